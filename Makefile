@@ -1,0 +1,112 @@
+# Tidemark - build, test, run, bench.
+#
+#   make          build build/tidemark
+#   make run      install missing Debian packages, build, serve on
+#                 127.0.0.1:8000 with data in ./data
+#   make test     install, build, then every test (unit, unit under
+#                 ASan+UBSan, integration, crash, bad input); ends with
+#                 "N passed, N failed"
+#   make bench    side-by-side benchmark (see bench/README.md)
+#
+# Sources are found by wildcard: a new .c file under src/ is built without
+# touching this file; each tests/unit/test_<x>.c becomes a test binary
+# linked against every object but main.o.
+
+CC       ?= cc
+OPT      ?= -O2
+PKGS     := libmicrohttpd jansson lmdb libzstd libxxhash libcrypto
+CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror \
+            -Wno-unused-parameter -Isrc
+LDLIBS   := -lmicrohttpd -ljansson -llmdb -lzstd -lxxhash -lcrypto -lpthread -lm
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+SRCS     := $(shell find src -name '*.c' | sort)
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+HDRS     := $(shell find src -name '*.h') tests/unit/test.h
+OBJS     := $(LIB_SRCS:src/%.c=build/obj/%.o)
+AOBJS    := $(LIB_SRCS:src/%.c=build/asan/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+UNIT_ASAN:= $(UNIT_SRC:tests/unit/%.c=build/tests-asan/%)
+# tests/unit/drv_<x>.c: helper programs that Python tests drive (oracles).
+DRV_SRC  := $(wildcard tests/unit/drv_*.c)
+DRV_BIN  := $(DRV_SRC:tests/unit/%.c=build/tests/%)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+
+# Debian packages: build, test, bench.
+DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
+             liblmdb-dev libzstd-dev libxxhash-dev libssl-dev
+DEB_TEST  := python3-boto3 python3-pytest awscli
+DEB_BENCH := wrk nginx-light nodejs npm
+
+.PHONY: all run test unit unit-asan integration deps deps-test deps-bench \
+        bench clean
+
+all: build/tidemark
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+build/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(CFLAGS) -DTM_VERSION='"$(VERSION)"' -c $< -o $@
+
+build/asan/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-ASAN $<",true)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -DTM_VERSION='"$(VERSION)"' -c $< -o $@
+
+build/tidemark: build/obj/main.o $(OBJS)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/tests/%: tests/unit/%.c $(OBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(OBJS) $(LDLIBS)
+
+build/tests-asan/%: tests/unit/%.c $(AOBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -o $@ $< $(AOBJS) $(LDLIBS)
+
+# Install what is missing, and only that (apt-get update once if needed).
+define deb_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+	  | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+endef
+
+deps:
+	$(call deb_install,$(DEB_BUILD))
+
+deps-test: deps
+	$(call deb_install,$(DEB_TEST))
+
+deps-bench: deps
+	$(call deb_install,$(DEB_BENCH))
+
+run: deps
+	$(MAKE) build/tidemark
+	./build/tidemark serve --host 127.0.0.1 --port 8000 --data ./data
+
+unit: $(UNIT_BIN) $(DRV_BIN)
+unit-asan: $(UNIT_ASAN)
+
+test: deps-test
+	$(MAKE) build/tidemark unit unit-asan
+	/usr/bin/python3 tests/run.py
+
+bench: deps-bench
+	$(MAKE) build/tidemark
+	bench/run.sh
+
+clean:
+	rm -rf build

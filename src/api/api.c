@@ -1,0 +1,461 @@
+/*
+ * api.c - dispatch from X-Amz-Target to the handlers of ops.def, the
+ * request/response plumbing shared by every handler, and DynamoDB's
+ * validation message format.  Handlers live in api_table.c (control plane)
+ * and api_item.c (items).
+ *
+ * Order of checks for every request, as DynamoDB does them:
+ *   1. the target names a known operation, else UnknownOperationException;
+ *   2. the body is a JSON object, else SerializationException;
+ *   3. the handler: field kinds (SerializationException), then shape
+ *      constraints all at once (ValidationException "N validation errors
+ *      detected: ..."), then semantic checks, then the table's existence.
+ */
+#include "api/api_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/jsonw.h"
+
+#define TARGET_PREFIX "DynamoDB_20120810."
+
+struct op_entry {
+    const char *name;
+    int (*fn)(struct api_req *r);
+};
+
+static const struct op_entry ops[] = {
+#define OP(name, fn) {#name, fn},
+#include "api/ops.def"
+#undef OP
+};
+
+static const struct op_entry *find_op(const char *name, size_t n)
+{
+    size_t lo = 0, hi = sizeof ops / sizeof ops[0];
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strncmp(ops[mid].name, name, n);
+        if (d == 0 && ops[mid].name[n] != '\0')
+            d = 1;
+        if (d == 0)
+            return &ops[mid];
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+void api_req_init(struct api_req *r, struct api_ctx *ctx, struct arena *a)
+{
+    memset(r, 0, sizeof *r);
+    r->ctx = ctx;
+    r->arena = a;
+    buf_init(&r->out, (size_t)64 << 20);
+}
+
+void api_req_clear(struct api_req *r)
+{
+    if (r->body)
+        json_decref(r->body);
+    r->body = NULL;
+    buf_free(&r->out);
+}
+
+int api_handle(struct api_req *r, const char *target, const uint8_t *body,
+               size_t len)
+{
+    const struct op_entry *op = NULL;
+    json_error_t jerr;
+    size_t plen = strlen(TARGET_PREFIX);
+    int rc;
+
+    if (target && strncmp(target, TARGET_PREFIX, plen) == 0)
+        op = find_op(target + plen, strlen(target + plen));
+    if (op == NULL) {
+        tm_error_set(&r->err, TM_EUNKNOWNOP,
+                     target ? "The operation %s is not supported"
+                            : "%sThe request has no X-Amz-Target header",
+                     target ? target : "");
+        return API_DONE;
+    }
+    r->body = json_loadb((const char *)body, len, JSON_ALLOW_NUL, &jerr);
+    if (r->body == NULL || !json_is_object(r->body)) {
+        tm_error_set(&r->err, TM_ESERIALIZATION,
+                     r->body ? "Start of list found where not expected"
+                             : "Could not parse the request body as JSON "
+                               "(line %d, column %d): %s",
+                     jerr.line, jerr.column, jerr.text);
+        return API_DONE;
+    }
+    rc = op->fn(r);
+    if (rc == API_PENDING)
+        return API_PENDING;
+    if (rc < 0 && r->err.code == 0)
+        tm_error_set(&r->err, rc, "%s", tm_strerror(rc));
+    return API_DONE;
+}
+
+static void submit_failed(struct api_req *r)
+{
+    r->op.rc = tm_error_set(&r->op.err, TM_EUNAVAILABLE,
+                            "The server is shutting down; retry later");
+    r->resume(r);
+}
+
+static void op_done(struct engine_op *op)
+{
+    struct api_req *r = op->ctx;
+    r->resume(r);
+}
+
+void api_submit(struct api_req *r)
+{
+    r->op.done = op_done;
+    r->op.ctx = r;
+    if (engine_submit(r->ctx->engine, &r->op) != 0)
+        submit_failed(r);
+}
+
+void api_finish(struct api_req *r)
+{
+    /* finish() runs whatever the outcome: it owns the handler's state and
+     * must release it; it checks r->op.rc before writing a response. */
+    int rc = r->finish ? r->finish(r) : 0;
+
+    if (r->op.rc < 0) {
+        r->err = r->op.err;
+        if (r->err.code == 0)
+            r->err.code = r->op.rc;
+        return;
+    }
+    if (rc < 0 && r->err.code == 0)
+        tm_error_set(&r->err, rc, "%s", tm_strerror(rc));
+}
+
+int api_write_error(const struct tm_error *err, struct buf *out)
+{
+    int rc;
+
+    buf_reset(out);
+    rc = json_put_raw(out, "{\"__type\":");
+    if (rc == 0)
+        rc = json_put_cstr(out, tm_err_type(err->code));
+    if (rc == 0)
+        rc = json_put_raw(out, ",\"message\":");
+    if (rc == 0)
+        rc = json_put_cstr(out, err->msg);
+    if (rc == 0)
+        rc = buf_putc(out, '}');
+    return rc;
+}
+
+/* ---- validation messages ----------------------------------------------- */
+
+void verrs_init(struct verrs *v)
+{
+    v->n = 0;
+    buf_init(&v->msg, 64 * 1024);
+}
+
+void verrs_add(struct verrs *v, const char *shown, const char *path,
+               const char *what)
+{
+    if (v->n > 0)
+        buf_append(&v->msg, "; ", 2);
+    buf_printf(&v->msg,
+               "Value %s at '%s' failed to satisfy constraint: %s", shown,
+               path, what);
+    v->n++;
+}
+
+int verrs_finish(struct verrs *v, struct api_req *r)
+{
+    int rc = 0;
+
+    if (v->n > 0) {
+        buf_putc(&v->msg, '\0');
+        rc = tm_error_set(&r->err, TM_EVALIDATION,
+                          "%d validation error%s detected: %s", v->n,
+                          v->n == 1 ? "" : "s",
+                          v->msg.data ? (char *)v->msg.data : "");
+    }
+    buf_free(&v->msg);
+    return rc;
+}
+
+/* ---- request fields ---------------------------------------------------- */
+
+static const char *kind_name(const json_t *j)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: return "Start of structure or map";
+    case JSON_ARRAY: return "Start of list";
+    case JSON_STRING: return "STRING_VALUE";
+    case JSON_INTEGER:
+    case JSON_REAL: return "NUMBER_VALUE";
+    case JSON_TRUE:
+    case JSON_FALSE: return "BOOLEAN_VALUE";
+    case JSON_NULL: return "NULL_VALUE";
+    }
+    return "value";
+}
+
+static int wrong_kind(struct api_req *r, const json_t *j, const char *want)
+{
+    if (json_is_object(j) || json_is_array(j))
+        return tm_error_set(&r->err, TM_ESERIALIZATION,
+                            "%s found where not expected", kind_name(j));
+    return tm_error_set(&r->err, TM_ESERIALIZATION,
+                        "%s cannot be converted to %s", kind_name(j), want);
+}
+
+int req_string(struct api_req *r, json_t *obj, const char *field,
+               const char **out, size_t *len)
+{
+    json_t *j = json_object_get(obj, field);
+
+    *out = NULL;
+    if (len)
+        *len = 0;
+    if (j == NULL || json_is_null(j))
+        return 0;
+    if (!json_is_string(j))
+        return wrong_kind(r, j, "String");
+    *out = json_string_value(j);
+    if (len)
+        *len = json_string_length(j);
+    return 0;
+}
+
+int req_object(struct api_req *r, json_t *obj, const char *field,
+               json_t **out)
+{
+    json_t *j = json_object_get(obj, field);
+
+    *out = NULL;
+    if (j == NULL || json_is_null(j))
+        return 0;
+    if (!json_is_object(j))
+        return wrong_kind(r, j, "Structure");
+    *out = j;
+    return 0;
+}
+
+int req_array(struct api_req *r, json_t *obj, const char *field,
+              json_t **out)
+{
+    json_t *j = json_object_get(obj, field);
+
+    *out = NULL;
+    if (j == NULL || json_is_null(j))
+        return 0;
+    if (!json_is_array(j))
+        return wrong_kind(r, j, "List");
+    *out = j;
+    return 0;
+}
+
+int req_bool(struct api_req *r, json_t *obj, const char *field, int *out,
+             int *present)
+{
+    json_t *j = json_object_get(obj, field);
+
+    *present = 0;
+    if (j == NULL || json_is_null(j))
+        return 0;
+    if (!json_is_boolean(j))
+        return wrong_kind(r, j, "Boolean");
+    *out = json_is_true(j);
+    *present = 1;
+    return 0;
+}
+
+int req_int(struct api_req *r, json_t *obj, const char *field, int64_t *out,
+            int *present)
+{
+    json_t *j = json_object_get(obj, field);
+
+    *present = 0;
+    if (j == NULL || json_is_null(j))
+        return 0;
+    if (json_is_real(j)) {
+        double d = json_real_value(j);
+        if (d != (double)(int64_t)d)
+            return tm_error_set(&r->err, TM_ESERIALIZATION,
+                                "NUMBER_VALUE cannot be converted to Long");
+        *out = (int64_t)d;
+    } else if (json_is_integer(j)) {
+        *out = json_integer_value(j);
+    } else {
+        return wrong_kind(r, j, "Long");
+    }
+    *present = 1;
+    return 0;
+}
+
+void check_table_name(struct verrs *v, const char *name, const char *path)
+{
+    size_t n;
+    char *shown;
+
+    if (name == NULL) {
+        verrs_add(v, "null", path, "Member must not be null");
+        return;
+    }
+    n = strlen(name);
+    shown = malloc(n + 3);
+    if (shown == NULL)
+        return;
+    snprintf(shown, n + 3, "'%s'", name);
+    if (n < 3)
+        verrs_add(v, shown, path,
+                  "Member must have length greater than or equal to 3");
+    if (n > 255)
+        verrs_add(v, shown, path,
+                  "Member must have length less than or equal to 255");
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+            verrs_add(v, shown, path,
+                      "Member must satisfy regular expression pattern: "
+                      "[a-zA-Z0-9_.-]+");
+            break;
+        }
+    }
+    free(shown);
+}
+
+int api_table_for_items(struct api_req *r, const char *name,
+                        struct table **out)
+{
+    int rc = catalog_get(engine_catalog(r->ctx->engine), name, r->arena, out);
+
+    if (rc == TM_ENOTFOUND)
+        return tm_error_set(&r->err, TM_ENOTFOUND,
+                            "Requested resource not found");
+    if (rc)
+        return tm_error_set(&r->err, rc, "out of memory");
+    return 0;
+}
+
+/* ---- responses --------------------------------------------------------- */
+
+int write_table_description(struct api_req *r, const struct table *t,
+                            const char *status, struct buf *o)
+{
+    int rc = 0;
+
+    rc |= json_put_raw(o, "{\"AttributeDefinitions\":[");
+    for (size_t i = 0; i < t->nattrs; i++) {
+        rc |= json_put_raw(o, i ? ",{\"AttributeName\":"
+                                : "{\"AttributeName\":");
+        rc |= json_put_cstr(o, t->attrs[i].name);
+        rc |= json_put_raw(o, ",\"AttributeType\":");
+        rc |= json_put_cstr(o, av_type_name(t->attrs[i].type));
+        rc |= buf_putc(o, '}');
+    }
+    rc |= json_put_raw(o, "],\"TableName\":");
+    rc |= json_put_cstr(o, t->name);
+    rc |= json_put_raw(o, ",\"KeySchema\":[{\"AttributeName\":");
+    rc |= json_put_cstr(o, t->ks.hash_name);
+    rc |= json_put_raw(o, ",\"KeyType\":\"HASH\"}");
+    if (t->ks.range_name) {
+        rc |= json_put_raw(o, ",{\"AttributeName\":");
+        rc |= json_put_cstr(o, t->ks.range_name);
+        rc |= json_put_raw(o, ",\"KeyType\":\"RANGE\"}");
+    }
+    rc |= json_put_raw(o, "],\"TableStatus\":");
+    rc |= json_put_cstr(o, status ? status : table_status_name(t->status));
+    rc |= json_put_raw(o, ",\"CreationDateTime\":");
+    rc |= json_put_time_ms(o, t->created_ms);
+    rc |= json_put_raw(o, ",\"ProvisionedThroughput\":{");
+    if (t->last_increase_ms) {
+        rc |= json_put_raw(o, "\"LastIncreaseDateTime\":");
+        rc |= json_put_time_ms(o, t->last_increase_ms);
+        rc |= buf_putc(o, ',');
+    }
+    if (t->last_decrease_ms) {
+        rc |= json_put_raw(o, "\"LastDecreaseDateTime\":");
+        rc |= json_put_time_ms(o, t->last_decrease_ms);
+        rc |= buf_putc(o, ',');
+    }
+    rc |= json_put_raw(o, "\"NumberOfDecreasesToday\":");
+    rc |= json_put_i64(o, t->decreases_today);
+    rc |= json_put_raw(o, ",\"ReadCapacityUnits\":");
+    rc |= json_put_i64(o, t->rcu);
+    rc |= json_put_raw(o, ",\"WriteCapacityUnits\":");
+    rc |= json_put_i64(o, t->wcu);
+    rc |= json_put_raw(o, "},\"TableSizeBytes\":");
+    rc |= json_put_i64(o, (int64_t)atomic_load(&t->size_bytes));
+    rc |= json_put_raw(o, ",\"ItemCount\":");
+    rc |= json_put_i64(o, (int64_t)atomic_load(&t->item_count));
+    rc |= json_put_raw(o, ",\"TableArn\":");
+    {
+        char *arn = arena_printf(r->arena, "arn:aws:dynamodb:%s:%s:table/%s",
+                                 r->ctx->region, r->ctx->account, t->name);
+        rc |= arn ? json_put_cstr(o, arn) : TM_ENOMEM;
+    }
+    rc |= json_put_raw(o, ",\"TableId\":");
+    rc |= json_put_cstr(o, t->id);
+    if (t->billing == BILLING_PAY_PER_REQUEST || t->ppr_since_ms) {
+        rc |= json_put_raw(o, ",\"BillingModeSummary\":{\"BillingMode\":");
+        rc |= json_put_cstr(o, t->billing == BILLING_PAY_PER_REQUEST
+                                   ? "PAY_PER_REQUEST"
+                                   : "PROVISIONED");
+        if (t->ppr_since_ms) {
+            rc |= json_put_raw(o, ",\"LastUpdateToPayPerRequestDateTime\":");
+            rc |= json_put_time_ms(o, t->ppr_since_ms);
+        }
+        rc |= buf_putc(o, '}');
+    }
+    rc |= json_put_raw(o, ",\"DeletionProtectionEnabled\":false}");
+    return rc ? TM_ENOMEM : 0;
+}
+
+void check_return_consumed(struct api_req *r, struct verrs *v)
+{
+    json_t *j = json_object_get(r->body, "ReturnConsumedCapacity");
+    const char *s;
+    char shown[80];
+
+    if (j == NULL || !json_is_string(j))
+        return;
+    s = json_string_value(j);
+    if (strcmp(s, "INDEXES") && strcmp(s, "TOTAL") && strcmp(s, "NONE")) {
+        snprintf(shown, sizeof shown, "'%.60s'", s);
+        verrs_add(v, shown, "returnConsumedCapacity",
+                  "Member must satisfy enum value set: [INDEXES, TOTAL, "
+                  "NONE]");
+    }
+}
+
+int write_consumed(struct api_req *r, const char *table, double units,
+                   struct buf *o)
+{
+    json_t *j = json_object_get(r->body, "ReturnConsumedCapacity");
+    char num[48];
+    int rc = 0;
+
+    if (j == NULL || !json_is_string(j) ||
+        strcmp(json_string_value(j), "NONE") == 0)
+        return 0;
+    snprintf(num, sizeof num, "%.17g", units);
+    rc |= json_put_raw(o, ",\"ConsumedCapacity\":{\"TableName\":");
+    rc |= json_put_cstr(o, table);
+    rc |= json_put_raw(o, ",\"CapacityUnits\":");
+    rc |= json_put_raw(o, num);
+    if (strcmp(json_string_value(j), "INDEXES") == 0) {
+        rc |= json_put_raw(o, ",\"Table\":{\"CapacityUnits\":");
+        rc |= json_put_raw(o, num);
+        rc |= buf_putc(o, '}');
+    }
+    rc |= buf_putc(o, '}');
+    return rc ? TM_ENOMEM : 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * api_int.h - what the api module's files share: the handlers declared
+ * from ops.def, request field access with DynamoDB's validation messages,
+ * and the table description writer.
+ */
+#ifndef TM_API_INT_H
+#define TM_API_INT_H
+
+#include "api/api.h"
+#include "catalog/catalog.h"
+#include "item/item.h"
+#include "storage/key.h"
+
+#define OP(name, fn) int fn(struct api_req *r);
+#include "api/ops.def"
+#undef OP
+
+/* ---- validation messages ----------------------------------------------
+ * DynamoDB reports shape constraint failures together:
+ *   "2 validation errors detected: Value 'ab' at 'tableName' failed to
+ *    satisfy constraint: Member must have length greater than or equal
+ *    to 3; Value ..."
+ * A handler collects them in a `struct verrs` and fails once. */
+struct verrs {
+    int n;
+    struct buf msg;
+};
+
+void verrs_init(struct verrs *v);
+/* Add "Value <shown> at '<path>' failed to satisfy constraint: <what>".
+ * `shown` is already formatted ("'ab'", "null", "5"). */
+void verrs_add(struct verrs *v, const char *shown, const char *path,
+               const char *what);
+/* If any were collected: set r->err (ValidationException) and return
+ * TM_EVALIDATION; else 0.  Frees the collector either way. */
+int verrs_finish(struct verrs *v, struct api_req *r);
+
+/* ---- request fields ----------------------------------------------------
+ * Each getter checks the JSON kind: a wrong kind is a
+ * SerializationException (as on DynamoDB) reported through r->err, and the
+ * getter returns its negative code.  Absent fields return 0 with *out set
+ * to NULL / the default. */
+int req_string(struct api_req *r, json_t *obj, const char *field,
+               const char **out, size_t *len);
+int req_object(struct api_req *r, json_t *obj, const char *field,
+               json_t **out);
+int req_array(struct api_req *r, json_t *obj, const char *field,
+              json_t **out);
+int req_bool(struct api_req *r, json_t *obj, const char *field, int *out,
+             int *present);
+int req_int(struct api_req *r, json_t *obj, const char *field, int64_t *out,
+            int *present);
+
+/* Check a table name's shape (3-255 of [a-zA-Z0-9_.-]), adding to `v`
+ * under `path` ("tableName"); `name` NULL means absent. */
+void check_table_name(struct verrs *v, const char *name, const char *path);
+
+/* Look the table up for an item operation: copies it into the arena.
+ * ResourceNotFoundException "Requested resource not found" otherwise. */
+int api_table_for_items(struct api_req *r, const char *name,
+                        struct table **out);
+
+/* ---- responses ---------------------------------------------------------- */
+
+/* Append the TableDescription object of `t` with TableStatus `status`. */
+int write_table_description(struct api_req *r, const struct table *t,
+                            const char *status, struct buf *out);
+
+/* Append `"ConsumedCapacity":{...}` (with a leading comma) when the
+ * request asked for it with ReturnConsumedCapacity TOTAL or INDEXES. */
+int write_consumed(struct api_req *r, const char *table, double units,
+                   struct buf *out);
+
+/* Validate ReturnConsumedCapacity (INDEXES, TOTAL, NONE). */
+void check_return_consumed(struct api_req *r, struct verrs *v);
+
+#endif

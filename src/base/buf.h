@@ -1,0 +1,66 @@
+/*
+ * buf.h - a growable byte buffer with a hard size cap.
+ *
+ * The cap is how size limits are enforced (curl's dynbuf `toobig`): an
+ * append that would take the buffer past `max` fails with TM_ETOOLARGE and
+ * leaves the buffer as it was.  Memory comes from malloc; buf_free releases
+ * it; buf_take hands it to the caller.
+ */
+#ifndef TM_BUF_H
+#define TM_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+    uint8_t *data; /* NULL until the first append; not NUL-terminated */
+    size_t len;
+    size_t cap;
+    size_t max;    /* hard cap in bytes */
+};
+
+/* Start an empty buffer that may grow to `max` bytes.  Allocates nothing. */
+void buf_init(struct buf *b, size_t max);
+
+/* Append `n` bytes.  Returns 0, TM_ENOMEM, or TM_ETOOLARGE past `max`; on
+ * failure the buffer is unchanged. */
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_putc(struct buf *b, uint8_t c);
+int buf_put_u32le(struct buf *b, uint32_t v);
+int buf_put_u64le(struct buf *b, uint64_t v);
+/* Unsigned LEB128 varint. */
+int buf_put_varint(struct buf *b, uint64_t v);
+int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Make room for `n` more bytes; returns a pointer to them or NULL (ENOMEM
+ * or over the cap).  The caller writes and then adds `n` to b->len. */
+uint8_t *buf_reserve(struct buf *b, size_t n);
+
+/* Forget the contents, keep the memory. */
+void buf_reset(struct buf *b);
+
+/* Release the memory; the buffer is empty and reusable afterwards. */
+void buf_free(struct buf *b);
+
+/* Hand the data to the caller (who frees it with free()); `*len` gets its
+ * length.  The buffer is left empty. */
+uint8_t *buf_take(struct buf *b, size_t *len);
+
+/* Little-endian readers for decoders. */
+static inline uint32_t buf_get_u32le(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t buf_get_u64le(const uint8_t *p)
+{
+    return (uint64_t)buf_get_u32le(p) | (uint64_t)buf_get_u32le(p + 4) << 32;
+}
+
+/* Read an unsigned LEB128 varint from [*p, end).  Returns 0 and advances
+ * *p, or -1 if truncated or longer than 10 bytes. */
+int buf_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * clock.h - the server's one source of wall-clock time.
+ *
+ * Everything that stamps or compares times (log records, CreationDateTime,
+ * backups, PITR windows, TTL) asks clock_now_ms().  Tests move time without
+ * waiting through clock_set_offset_ms(), which only the explicit
+ * `--unsafe-test-clock` path of the server may call.
+ */
+#ifndef TM_CLOCK_H
+#define TM_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch, plus the test offset. */
+int64_t clock_now_ms(void);
+
+/* Add `delta_ms` to every later clock_now_ms() (thread-safe). */
+void clock_advance_ms(int64_t delta_ms);
+
+/* A monotonic clock in nanoseconds, for timeouts and measurements only. */
+uint64_t clock_mono_ns(void);
+
+#endif

@@ -1,0 +1,1374 @@
+/*
+ * engine.c - LMDB state + change log + the writer thread; see engine.h for
+ * the guarantees.  This header says how they are kept.
+ *
+ * Files in the data directory:
+ *   LOCK          flock()ed by the running process (holds its pid)
+ *   state/        the LMDB environment (data.mdb, lock.mdb)
+ *   wal/          the change log segments (src/wal)
+ *
+ * LMDB databases:
+ *   meta      "applied_lsn" -> u64 LE: the last log record reflected in
+ *             this state; "next_table_no" -> u64 LE
+ *   catalog   table name -> table_to_json text
+ *   stats     table_no (8 bytes BE) -> item count u64 LE, size u64 LE
+ *   items     table_no (8 bytes BE) ‖ row key -> row value
+ *
+ * Row keys and LMDB's key limit.  LMDB keys are at most 511 bytes while a
+ * DynamoDB primary key may take about 3 KB.  A row key of at most
+ * ROWKEY_INLINE bytes is used as it is.  A longer one is stored under its
+ * first ROWKEY_PREFIX bytes followed by the 8-byte hash64 of the whole
+ * key, and the row value carries the whole key so that lookups verify it.
+ * Consequence (documented in docs/compatibility.md): rows whose keys share
+ * their first ROWKEY_PREFIX bytes are ordered by hash among themselves, not
+ * by sort key.
+ *
+ * Row value:  u8 flags ‖ varint size ‖ [varint klen ‖ full row key, if
+ *             flags & 1] ‖ item
+ * where size is the item's DynamoDB size (item_size), kept so that a
+ * write knows the size it replaces without decoding the old item.
+ *
+ * Log records (payload formats; all integers varints unless noted):
+ *   PUT           table_no, existed u8, old_size, new_size, klen, key, item
+ *   DELETE        table_no, old_size, klen, key
+ *   TABLE_CREATE  table_to_json text
+ *   TABLE_DELETE  table_no, name text (rest of the payload)
+ *   TABLE_UPDATE  table_to_json text
+ * Replay applies a record's effect directly: conditions were evaluated
+ * before it was logged, and the sizes it carries are what the state had at
+ * that point of the log, which replay reproduces exactly.
+ *
+ * The batch (one iteration of the writer loop):
+ *   1. take every queued op (at most BATCH_MAX);
+ *   2. begin an LMDB write transaction; the batch time is
+ *      max(now, previous batch time), so commit times never go backwards;
+ *   3. for each op: begin a nested transaction, run apply(); on success
+ *      commit it, append its records to the log and keep its statistics
+ *      deltas; on failure abort it and drop its records;
+ *   4. write applied_lsn and the touched tables' stats rows;
+ *   5. wal_sync (write + fdatasync): on failure abort the LMDB
+ *      transaction, fail every op of the batch, reload the catalog;
+ *   6. commit LMDB; publish statistics; call done() for every op.
+ * A failure at step 6, after the log is durable, would leave the log ahead
+ * of the state in a way the ops' callers were told failed; the engine
+ * then refuses further writes (TM_EUNAVAILABLE) until restarted, when
+ * replay makes the state whole again.
+ *
+ * Checkpoints: LMDB runs with MDB_NOSYNC (the log is the durable copy).
+ * Every CHECKPOINT_MS the checkpointer thread syncs LMDB and removes log
+ * segments wholly before the LSN it had committed when the sync started.
+ *
+ * THREAD SAFETY NOTES: the queue is guarded by qlock; the writer thread is
+ * the only LMDB writer and the only catalog mutator; readers use their own
+ * MDB_RDONLY transactions (MDB_NOTLS, so a transaction is not tied to a
+ * thread's slot).  `committed_lsn` and `broken` are atomics.
+ */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/hash.h"
+#include "base/log.h"
+#include "wal/wal.h"
+
+#define BATCH_MAX 1024
+#define ROWKEY_INLINE 480
+#define ROWKEY_PREFIX 472
+#define LMDB_KEY_MAX (8 + ROWKEY_INLINE)
+#define CHECKPOINT_MS 30000
+#define MAP_BYTES_DEFAULT (64ull << 30)
+
+enum {
+    REC_PUT = 1,
+    REC_DELETE = 2,
+    REC_TABLE_CREATE = 3,
+    REC_TABLE_DELETE = 4,
+    REC_TABLE_UPDATE = 5
+};
+
+struct stat_delta {
+    uint64_t no;
+    int64_t items, bytes;
+};
+
+struct deltas {
+    struct stat_delta *v;
+    size_t n, cap;
+};
+
+struct engine {
+    char *dir;
+    char walpath[4096];
+    int lock_fd;
+    MDB_env *env;
+    MDB_dbi dbi_meta, dbi_catalog, dbi_stats, dbi_items;
+    struct wal *wal;
+    struct catalog *cat;
+    uint64_t next_table_no;
+    int64_t last_time_ms;
+
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    struct engine_op *qhead, *qtail;
+    int closing;
+    pthread_t writer;
+    int writer_started;
+
+    pthread_t ckpt;
+    int ckpt_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+
+    _Atomic uint64_t committed_lsn;
+    _Atomic int broken;
+};
+
+struct engine_rtx {
+    MDB_txn *txn;
+    MDB_dbi items;
+};
+
+struct engine_wtx {
+    struct engine *e;
+    MDB_txn *txn;       /* the op's nested transaction */
+    int64_t time_ms;
+    struct buf recs;    /* this op's records: u8 type, u32 len, payload */
+    struct deltas d;    /* this op's statistics deltas */
+    int catalog_changed;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static int lmdb_err(struct tm_error *err, int mrc, const char *what)
+{
+    int code = mrc == ENOMEM ? TM_ENOMEM : TM_EIO;
+    if (mrc == MDB_MAP_FULL)
+        return tm_error_set(err, TM_EIO,
+                            "%s: the LMDB map is full; restart with a larger"
+                            " map size",
+                            what);
+    return tm_error_set(err, code, "%s: %s", what, mdb_strerror(mrc));
+}
+
+/* The LMDB key of a row: table prefix and the row key, or its long form. */
+static size_t lmdb_key(uint64_t no, const uint8_t *key, size_t klen,
+                       uint8_t out[LMDB_KEY_MAX], int *is_long)
+{
+    put_be64(out, no);
+    if (klen <= ROWKEY_INLINE) {
+        memcpy(out + 8, key, klen);
+        *is_long = 0;
+        return 8 + klen;
+    }
+    memcpy(out + 8, key, ROWKEY_PREFIX);
+    put_be64(out + 8 + ROWKEY_PREFIX, hash64(key, klen));
+    *is_long = 1;
+    return 8 + ROWKEY_PREFIX + 8;
+}
+
+/* Split a row value into its item, checking the stored full key. */
+static int row_item(const MDB_val *v, const uint8_t *key, size_t klen,
+                    const uint8_t **item, size_t *ilen, size_t *size)
+{
+    const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+    uint64_t n, sz;
+    uint8_t flags;
+
+    if (v->mv_size < 1)
+        return TM_ECORRUPT;
+    flags = *p++;
+    if (buf_get_varint(&p, end, &sz) != 0)
+        return TM_ECORRUPT;
+    if (size)
+        *size = (size_t)sz;
+    if (flags & 1) {
+        if (buf_get_varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+            return TM_ECORRUPT;
+        if (n != klen || memcmp(p, key, klen) != 0)
+            return 0; /* another key with the same prefix and hash */
+        p += n;
+    }
+    *item = p;
+    *ilen = (size_t)(end - p);
+    return 1;
+}
+
+static void deltas_add(struct deltas *d, uint64_t no, int64_t items,
+                       int64_t bytes)
+{
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].no == no) {
+            d->v[i].items += items;
+            d->v[i].bytes += bytes;
+            return;
+        }
+    if (d->n == d->cap) {
+        size_t ncap = d->cap ? d->cap * 2 : 8;
+        struct stat_delta *nv = realloc(d->v, ncap * sizeof *nv);
+        if (nv == NULL)
+            return; /* statistics are advisory; never fail a write */
+        d->v = nv;
+        d->cap = ncap;
+    }
+    d->v[d->n].no = no;
+    d->v[d->n].items = items;
+    d->v[d->n].bytes = bytes;
+    d->n++;
+}
+
+/* ---- low-level effects (shared by ops and replay) ---------------------- */
+
+static size_t put_varint(uint8_t *p, uint64_t n)
+{
+    size_t len = 0;
+
+    do {
+        p[len++] = (uint8_t)((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+        n >>= 7;
+    } while (n);
+    return len;
+}
+
+static int do_put(struct engine *e, MDB_txn *txn, uint64_t no,
+                  const uint8_t *key, size_t klen, const uint8_t *item,
+                  size_t ilen, size_t size, struct tm_error *err)
+{
+    uint8_t kb[LMDB_KEY_MAX];
+    int is_long, mrc;
+    MDB_val k, v;
+    uint8_t *p;
+    uint8_t hdr[24];
+    size_t hlen = 1;
+
+    k.mv_data = kb;
+    k.mv_size = lmdb_key(no, key, klen, kb, &is_long);
+    hdr[0] = (uint8_t)is_long;
+    hlen += put_varint(hdr + hlen, size);
+    if (is_long)
+        hlen += put_varint(hdr + hlen, klen);
+    v.mv_size = hlen + (is_long ? klen : 0) + ilen;
+    mrc = mdb_put(txn, e->dbi_items, &k, &v, MDB_RESERVE);
+    if (mrc)
+        return lmdb_err(err, mrc, "writing a row");
+    p = v.mv_data;
+    memcpy(p, hdr, hlen);
+    p += hlen;
+    if (is_long) {
+        memcpy(p, key, klen);
+        p += klen;
+    }
+    memcpy(p, item, ilen);
+    return 0;
+}
+
+static int do_delete(struct engine *e, MDB_txn *txn, uint64_t no,
+                     const uint8_t *key, size_t klen, struct tm_error *err)
+{
+    uint8_t kb[LMDB_KEY_MAX];
+    int is_long, mrc;
+    MDB_val k;
+
+    k.mv_data = kb;
+    k.mv_size = lmdb_key(no, key, klen, kb, &is_long);
+    mrc = mdb_del(txn, e->dbi_items, &k, NULL);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return lmdb_err(err, mrc, "deleting a row");
+    return 0;
+}
+
+/* Delete every row of table `no` and its statistics row. */
+static int drop_rows(struct engine *e, MDB_txn *txn, uint64_t no,
+                     struct tm_error *err)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t pre[8];
+    int mrc;
+
+    put_be64(pre, no);
+    mrc = mdb_cursor_open(txn, e->dbi_items, &cur);
+    if (mrc)
+        return lmdb_err(err, mrc, "dropping a table");
+    for (;;) {
+        /* Seek afresh after every delete: a cursor's position after
+         * mdb_cursor_del at the end of the database is not reliable. */
+        k.mv_data = pre;
+        k.mv_size = 8;
+        mrc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (mrc || k.mv_size < 8 || memcmp(k.mv_data, pre, 8) != 0)
+            break;
+        mrc = mdb_cursor_del(cur, 0);
+        if (mrc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return lmdb_err(err, mrc, "dropping a table");
+    k.mv_data = pre;
+    k.mv_size = 8;
+    mrc = mdb_del(txn, e->dbi_stats, &k, NULL);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return lmdb_err(err, mrc, "dropping a table's statistics");
+    return 0;
+}
+
+static int put_meta_u64(struct engine *e, MDB_txn *txn, const char *name,
+                        uint64_t val, struct tm_error *err)
+{
+    uint8_t b[8];
+    MDB_val k = {strlen(name), (void *)name}, v = {8, b};
+    int mrc;
+
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(val >> (8 * i));
+    mrc = mdb_put(txn, e->dbi_meta, &k, &v, 0);
+    return mrc ? lmdb_err(err, mrc, "writing engine metadata") : 0;
+}
+
+static uint64_t get_meta_u64(struct engine *e, MDB_txn *txn,
+                             const char *name)
+{
+    MDB_val k = {strlen(name), (void *)name}, v;
+
+    if (mdb_get(txn, e->dbi_meta, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return buf_get_u64le(v.mv_data);
+}
+
+static int store_table(struct engine *e, MDB_txn *txn, const struct table *t,
+                       struct tm_error *err)
+{
+    struct buf b;
+    MDB_val k, v;
+    int rc, mrc;
+
+    buf_init(&b, 1 << 20);
+    rc = table_to_json(t, &b);
+    if (rc) {
+        buf_free(&b);
+        return tm_error_set(err, rc, "encoding a table definition");
+    }
+    k.mv_data = t->name;
+    k.mv_size = strlen(t->name);
+    v.mv_data = b.data;
+    v.mv_size = b.len;
+    mrc = mdb_put(txn, e->dbi_catalog, &k, &v, 0);
+    buf_free(&b);
+    return mrc ? lmdb_err(err, mrc, "writing the catalog") : 0;
+}
+
+static int unstore_table(struct engine *e, MDB_txn *txn, const char *name,
+                         struct tm_error *err)
+{
+    MDB_val k = {strlen(name), (void *)name};
+    int mrc = mdb_del(txn, e->dbi_catalog, &k, NULL);
+    if (mrc && mrc != MDB_NOTFOUND)
+        return lmdb_err(err, mrc, "writing the catalog");
+    return 0;
+}
+
+/* Write the stats rows of the tables in `d` (current value + delta). */
+static int flush_stats(struct engine *e, MDB_txn *txn, const struct deltas *d,
+                       struct tm_error *err)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct table *t = catalog_find_no(e->cat, d->v[i].no);
+        uint8_t kb[8], vb[16];
+        MDB_val k = {8, kb}, v = {16, vb};
+        int64_t items, bytes;
+        int mrc;
+
+        if (t == NULL)
+            continue; /* dropped in this batch */
+        items = (int64_t)atomic_load(&t->item_count) + d->v[i].items;
+        bytes = (int64_t)atomic_load(&t->size_bytes) + d->v[i].bytes;
+        if (items < 0)
+            items = 0;
+        if (bytes < 0)
+            bytes = 0;
+        put_be64(kb, d->v[i].no);
+        for (int j = 0; j < 8; j++) {
+            vb[j] = (uint8_t)((uint64_t)items >> (8 * j));
+            vb[8 + j] = (uint8_t)((uint64_t)bytes >> (8 * j));
+        }
+        mrc = mdb_put(txn, e->dbi_stats, &k, &v, 0);
+        if (mrc)
+            return lmdb_err(err, mrc, "writing table statistics");
+    }
+    return 0;
+}
+
+static void publish_stats(struct engine *e, const struct deltas *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        struct table *t = catalog_find_no(e->cat, d->v[i].no);
+        int64_t items, bytes;
+
+        if (t == NULL)
+            continue;
+        items = (int64_t)atomic_load(&t->item_count) + d->v[i].items;
+        bytes = (int64_t)atomic_load(&t->size_bytes) + d->v[i].bytes;
+        atomic_store(&t->item_count, (uint64_t)(items < 0 ? 0 : items));
+        atomic_store(&t->size_bytes, (uint64_t)(bytes < 0 ? 0 : bytes));
+    }
+}
+
+/* ---- catalog effects (shared by ops and replay) ------------------------ */
+
+static int do_create_table(struct engine *e, MDB_txn *txn, struct table *t,
+                           struct tm_error *err)
+{
+    int rc;
+
+    if (t->no >= e->next_table_no)
+        e->next_table_no = t->no + 1;
+    rc = store_table(e, txn, t, err);
+    if (rc == 0)
+        rc = put_meta_u64(e, txn, "next_table_no", e->next_table_no, err);
+    if (rc)
+        return rc;
+    rc = catalog_insert(e->cat, t);
+    if (rc == TM_EINUSE)
+        return tm_error_set(err, TM_EINUSE, "Table already exists: %s",
+                            t->name);
+    return rc ? tm_error_set(err, rc, "out of memory") : 0;
+}
+
+static int do_delete_table(struct engine *e, MDB_txn *txn, const char *name,
+                           struct tm_error *err)
+{
+    struct table *t = catalog_find(e->cat, name);
+    int rc;
+
+    if (t == NULL)
+        return tm_error_set(err, TM_ENOTFOUND,
+                            "Requested resource not found: Table: %s not "
+                            "found",
+                            name);
+    rc = drop_rows(e, txn, t->no, err);
+    if (rc == 0)
+        rc = unstore_table(e, txn, name, err);
+    if (rc == 0)
+        catalog_remove(e->cat, name);
+    return rc;
+}
+
+static int do_update_table(struct engine *e, MDB_txn *txn, struct table *t,
+                           struct tm_error *err)
+{
+    int rc = store_table(e, txn, t, err);
+    if (rc)
+        return rc;
+    rc = catalog_replace(e->cat, t);
+    return rc ? tm_error_set(err, rc, "Requested resource not found: "
+                                      "Table: %s not found",
+                             t->name)
+              : 0;
+}
+
+/* ---- records: encode in ops, apply in replay --------------------------- */
+
+static int rec_begin(struct engine_wtx *w, uint8_t type, size_t *lenpos)
+{
+    int rc = buf_putc(&w->recs, type);
+    *lenpos = w->recs.len;
+    return rc ? rc : buf_put_u32le(&w->recs, 0);
+}
+
+static void rec_end(struct engine_wtx *w, size_t lenpos)
+{
+    uint32_t len = (uint32_t)(w->recs.len - lenpos - 4);
+    uint8_t *p = w->recs.data + lenpos;
+    p[0] = (uint8_t)len;
+    p[1] = (uint8_t)(len >> 8);
+    p[2] = (uint8_t)(len >> 16);
+    p[3] = (uint8_t)(len >> 24);
+}
+
+static int replay_record(struct engine *e, MDB_txn *txn,
+                         const struct wal_record *r, struct deltas *d,
+                         struct tm_error *err)
+{
+    const uint8_t *p = r->payload, *end = p + r->len;
+    uint64_t no, existed = 0, old_size, new_size = 0, klen;
+    struct table *t;
+    int rc;
+
+    switch (r->type) {
+    case REC_PUT:
+    case REC_DELETE:
+        if (buf_get_varint(&p, end, &no) != 0)
+            goto bad;
+        if (r->type == REC_PUT) {
+            if (p >= end)
+                goto bad;
+            existed = *p++;
+        }
+        if (buf_get_varint(&p, end, &old_size) != 0 ||
+            (r->type == REC_PUT && buf_get_varint(&p, end, &new_size) != 0) ||
+            buf_get_varint(&p, end, &klen) != 0 ||
+            klen > (uint64_t)(end - p))
+            goto bad;
+        if (catalog_find_no(e->cat, no) == NULL)
+            goto bad;
+        if (r->type == REC_PUT) {
+            rc = do_put(e, txn, no, p, klen, p + klen,
+                        (size_t)(end - p - klen), (size_t)new_size, err);
+            deltas_add(d, no, existed ? 0 : 1,
+                       (int64_t)new_size - (int64_t)old_size);
+        } else {
+            rc = do_delete(e, txn, no, p, klen, err);
+            deltas_add(d, no, -1, -(int64_t)old_size);
+        }
+        return rc;
+    case REC_TABLE_CREATE:
+    case REC_TABLE_UPDATE:
+        rc = table_from_json(r->payload, r->len, &t, err);
+        if (rc)
+            return rc;
+        if (r->type == REC_TABLE_CREATE)
+            rc = do_create_table(e, txn, t, err);
+        else
+            rc = do_update_table(e, txn, t, err);
+        if (rc)
+            table_free(t);
+        return rc;
+    case REC_TABLE_DELETE: {
+        char name[256];
+        if (buf_get_varint(&p, end, &no) != 0 || end - p <= 0 ||
+            end - p >= (ptrdiff_t)sizeof name)
+            goto bad;
+        memcpy(name, p, (size_t)(end - p));
+        name[end - p] = '\0';
+        /* publish pending statistics before the table disappears */
+        return do_delete_table(e, txn, name, err);
+    }
+    default:
+        goto bad;
+    }
+bad:
+    return tm_error_set(err, TM_ECORRUPT,
+                        "change log record %llu (type %u) cannot be "
+                        "applied: malformed or names an unknown table",
+                        (unsigned long long)r->lsn, r->type);
+}
+
+/* ---- the writer-side API used by apply() -------------------------------- */
+
+int64_t engine_wtx_time(struct engine_wtx *w) { return w->time_ms; }
+
+static int wtx_row(struct engine_wtx *w, uint64_t table_no,
+                   const uint8_t *key, size_t klen, const uint8_t **val,
+                   size_t *len, size_t *size)
+{
+    uint8_t kb[LMDB_KEY_MAX];
+    int is_long, mrc;
+    MDB_val k, v;
+
+    k.mv_data = kb;
+    k.mv_size = lmdb_key(table_no, key, klen, kb, &is_long);
+    mrc = mdb_get(w->txn, w->e->dbi_items, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return TM_EIO;
+    return row_item(&v, key, klen, val, len, size);
+}
+
+int engine_wtx_get(struct engine_wtx *w, uint64_t table_no,
+                   const uint8_t *key, size_t klen, const uint8_t **val,
+                   size_t *len)
+{
+    return wtx_row(w, table_no, key, klen, val, len, NULL);
+}
+
+int engine_wtx_put(struct engine_wtx *w, const struct table *t,
+                   const uint8_t *key, size_t klen, const uint8_t *item,
+                   size_t ilen, size_t size)
+{
+    struct tm_error err;
+    const uint8_t *old;
+    size_t olen, old_size = 0, lenpos;
+    int existed, rc;
+
+    existed = wtx_row(w, t->no, key, klen, &old, &olen, &old_size);
+    if (existed < 0)
+        return existed;
+    rc = do_put(w->e, w->txn, t->no, key, klen, item, ilen, size, &err);
+    if (rc)
+        return rc;
+    rc = rec_begin(w, REC_PUT, &lenpos);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, t->no);
+    if (rc == 0)
+        rc = buf_putc(&w->recs, existed ? 1 : 0);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, old_size);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, size);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, klen);
+    if (rc == 0)
+        rc = buf_append(&w->recs, key, klen);
+    if (rc == 0)
+        rc = buf_append(&w->recs, item, ilen);
+    if (rc)
+        return rc;
+    rec_end(w, lenpos);
+    deltas_add(&w->d, t->no, existed ? 0 : 1,
+               (int64_t)size - (int64_t)old_size);
+    return 0;
+}
+
+int engine_wtx_delete(struct engine_wtx *w, const struct table *t,
+                      const uint8_t *key, size_t klen)
+{
+    struct tm_error err;
+    const uint8_t *old;
+    size_t olen, old_size = 0, lenpos;
+    int existed, rc;
+
+    existed = wtx_row(w, t->no, key, klen, &old, &olen, &old_size);
+    if (existed <= 0)
+        return existed; /* absent: nothing to do, nothing to log */
+    rc = do_delete(w->e, w->txn, t->no, key, klen, &err);
+    if (rc)
+        return rc;
+    rc = rec_begin(w, REC_DELETE, &lenpos);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, t->no);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, old_size);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, klen);
+    if (rc == 0)
+        rc = buf_append(&w->recs, key, klen);
+    if (rc)
+        return rc;
+    rec_end(w, lenpos);
+    deltas_add(&w->d, t->no, -1, -(int64_t)old_size);
+    return 0;
+}
+
+static int log_table(struct engine_wtx *w, uint8_t type, const struct table *t)
+{
+    size_t lenpos;
+    int rc = rec_begin(w, type, &lenpos);
+    if (rc == 0)
+        rc = table_to_json(t, &w->recs);
+    if (rc == 0)
+        rec_end(w, lenpos);
+    return rc;
+}
+
+int engine_wtx_create_table(struct engine_wtx *w, struct table *t)
+{
+    struct tm_error err;
+    int rc;
+
+    if (catalog_find(w->e->cat, t->name) != NULL)
+        return TM_EINUSE;
+    t->no = w->e->next_table_no;
+    rc = log_table(w, REC_TABLE_CREATE, t);
+    if (rc)
+        return rc;
+    rc = do_create_table(w->e, w->txn, t, &err);
+    w->catalog_changed = 1;
+    return rc;
+}
+
+int engine_wtx_delete_table(struct engine_wtx *w, const char *name)
+{
+    struct table *t = catalog_find(w->e->cat, name);
+    struct tm_error err;
+    size_t lenpos;
+    int rc;
+
+    if (t == NULL)
+        return TM_ENOTFOUND;
+    rc = rec_begin(w, REC_TABLE_DELETE, &lenpos);
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, t->no);
+    if (rc == 0)
+        rc = buf_append(&w->recs, name, strlen(name));
+    if (rc)
+        return rc;
+    rec_end(w, lenpos);
+    w->catalog_changed = 1;
+    return do_delete_table(w->e, w->txn, name, &err);
+}
+
+int engine_wtx_update_table(struct engine_wtx *w, struct table *t)
+{
+    struct tm_error err;
+    int rc = log_table(w, REC_TABLE_UPDATE, t);
+    if (rc)
+        return rc;
+    w->catalog_changed = 1;
+    return do_update_table(w->e, w->txn, t, &err);
+}
+
+/* ---- loading and replay ------------------------------------------------ */
+
+static int load_catalog(struct engine *e, struct catalog *cat, MDB_txn *txn,
+                        struct tm_error *err)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int mrc, rc = 0;
+
+    mrc = mdb_cursor_open(txn, e->dbi_catalog, &cur);
+    if (mrc)
+        return lmdb_err(err, mrc, "reading the catalog");
+    for (mrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mrc == 0;
+         mrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        struct table *t;
+        uint8_t kb[8];
+        MDB_val sk = {8, kb}, sv;
+
+        rc = table_from_json(v.mv_data, v.mv_size, &t, err);
+        if (rc)
+            break;
+        put_be64(kb, t->no);
+        if (mdb_get(txn, e->dbi_stats, &sk, &sv) == 0 && sv.mv_size == 16) {
+            atomic_store(&t->item_count, buf_get_u64le(sv.mv_data));
+            atomic_store(&t->size_bytes,
+                         buf_get_u64le((uint8_t *)sv.mv_data + 8));
+        }
+        rc = catalog_insert(cat, t);
+        if (rc) {
+            table_free(t);
+            rc = tm_error_set(err, TM_ECORRUPT, "duplicate table in catalog");
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && mrc != MDB_NOTFOUND)
+        rc = lmdb_err(err, mrc, "reading the catalog");
+    return rc;
+}
+
+static int reload_catalog(struct engine *e, struct tm_error *err)
+{
+    MDB_txn *txn;
+    int mrc, rc;
+    struct catalog *fresh = catalog_create(), *old;
+
+    if (fresh == NULL)
+        return TM_ENOMEM;
+    mrc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &txn);
+    if (mrc) {
+        catalog_destroy(fresh);
+        return lmdb_err(err, mrc, "reloading the catalog");
+    }
+    old = e->cat;
+    rc = load_catalog(e, fresh, txn, err);
+    mdb_txn_abort(txn);
+    if (rc) {
+        catalog_destroy(fresh);
+        return rc;
+    }
+    /* Swap contents table by table so that readers keep one catalog
+     * object: remove everything, then insert the fresh definitions. */
+    {
+        struct arena *a = arena_create(4096, 1 << 30);
+        char **names;
+        size_t n;
+        int more;
+        if (a && catalog_names(old, NULL, (size_t)-1, a, &names, &n, &more) ==
+                     0) {
+            for (size_t i = 0; i < n; i++)
+                catalog_remove(old, names[i]);
+        }
+        arena_reset(a);
+        if (a && catalog_names(fresh, NULL, (size_t)-1, a, &names, &n,
+                               &more) == 0) {
+            for (size_t i = 0; i < n; i++) {
+                struct table *t = catalog_find(fresh, names[i]);
+                struct table *c = table_copy(t, NULL);
+                if (c && catalog_insert(old, c) != 0)
+                    table_free(c);
+            }
+        }
+        arena_destroy(a);
+    }
+    catalog_destroy(fresh);
+    return 0;
+}
+
+static int replay(struct engine *e, struct tm_error *err)
+{
+    struct wal_reader *r = NULL;
+    struct wal_record rec;
+    struct deltas d = {0};
+    MDB_txn *txn = NULL;
+    uint64_t applied, count = 0, last;
+    int rc, mrc;
+
+    mrc = mdb_txn_begin(e->env, NULL, 0, &txn);
+    if (mrc)
+        return lmdb_err(err, mrc, "starting replay");
+    applied = get_meta_u64(e, txn, "applied_lsn");
+    e->next_table_no = get_meta_u64(e, txn, "next_table_no");
+    if (e->next_table_no == 0)
+        e->next_table_no = 1;
+    rc = load_catalog(e, e->cat, txn, err);
+    if (rc)
+        goto out;
+    last = wal_last_lsn(e->wal);
+    if (applied > last) {
+        rc = tm_error_set(err, TM_ECORRUPT,
+                          "the state in %s/state has applied change log "
+                          "record %llu but the log in %s/wal ends at %llu: "
+                          "log segments are missing; restore the data "
+                          "directory from a backup",
+                          e->dir, (unsigned long long)applied, e->dir,
+                          (unsigned long long)last);
+        goto out;
+    }
+    if (applied == last)
+        goto out;
+    tm_info("replaying change log records %llu..%llu",
+            (unsigned long long)applied + 1, (unsigned long long)last);
+    rc = wal_reader_open(e->walpath, e->wal, applied + 1, &r, err);
+    if (rc)
+        goto out;
+    while ((rc = wal_reader_next(r, &rec, err)) == 1) {
+        rc = replay_record(e, txn, &rec, &d, err);
+        if (rc)
+            goto out;
+        applied = rec.lsn;
+        if (rec.time_ms > e->last_time_ms)
+            e->last_time_ms = rec.time_ms;
+        count++;
+    }
+    if (rc < 0)
+        goto out;
+    rc = put_meta_u64(e, txn, "applied_lsn", applied, err);
+    if (rc == 0)
+        rc = flush_stats(e, txn, &d, err);
+    if (rc)
+        goto out;
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc) {
+        rc = lmdb_err(err, mrc, "committing replay");
+        goto out;
+    }
+    publish_stats(e, &d);
+    tm_info("replayed %llu change log records", (unsigned long long)count);
+out:
+    if (txn) {
+        if (rc == 0 && mdb_txn_commit(txn) != 0)
+            rc = tm_error_set(err, TM_EIO, "committing the catalog load");
+        else if (rc)
+            mdb_txn_abort(txn);
+    }
+    wal_reader_close(r);
+    free(d.v);
+    if (rc == 0)
+        atomic_store(&e->committed_lsn, applied);
+    return rc;
+}
+
+/* ---- the writer thread ------------------------------------------------- */
+
+static void fail_ops(struct engine_op *ops, int code, const char *msg)
+{
+    for (struct engine_op *op = ops; op; op = op->next)
+        if (op->rc == 0)
+            tm_error_set(&op->err, code, "%s", msg);
+}
+
+static void finish_ops(struct engine_op *ops)
+{
+    struct engine_op *op = ops, *next;
+
+    while (op) {
+        next = op->next; /* done() may free op */
+        if (op->err.code && op->rc == 0)
+            op->rc = op->err.code;
+        op->done(op);
+        op = next;
+    }
+}
+
+static void run_batch(struct engine *e, struct engine_op *ops)
+{
+    struct engine_wtx w = {0};
+    struct deltas bd = {0};
+    struct tm_error err;
+    MDB_txn *txn = NULL;
+    uint64_t last_lsn = 0;
+    int mrc, rc, any = 0, catalog_changed = 0;
+    int64_t now = clock_now_ms();
+    struct engine_op *op;
+
+    tm_error_clear(&err);
+    if (atomic_load(&e->broken)) {
+        for (op = ops; op; op = op->next) {
+            op->rc = tm_error_set(&op->err, TM_EUNAVAILABLE,
+                                  "the storage engine stopped after a "
+                                  "failed commit; restart the server");
+        }
+        finish_ops(ops);
+        return;
+    }
+    e->last_time_ms = now > e->last_time_ms ? now : e->last_time_ms;
+    w.e = e;
+    w.time_ms = e->last_time_ms;
+    buf_init(&w.recs, (size_t)1 << 31);
+    mrc = mdb_txn_begin(e->env, NULL, 0, &txn);
+    if (mrc) {
+        lmdb_err(&err, mrc, "starting a write transaction");
+        for (op = ops; op; op = op->next)
+            op->rc = tm_error_set(&op->err, err.code, "%s", err.msg);
+        finish_ops(ops);
+        return;
+    }
+    for (op = ops; op; op = op->next) {
+        const uint8_t *p, *end;
+
+        tm_error_clear(&op->err);
+        op->rc = 0;
+        op->lsn = 0;
+        op->time_ms = w.time_ms;
+        buf_reset(&w.recs);
+        w.d.n = 0;
+        w.catalog_changed = 0;
+        mrc = mdb_txn_begin(e->env, txn, 0, &w.txn);
+        if (mrc) {
+            op->rc = lmdb_err(&op->err, mrc, "starting a nested transaction");
+            continue;
+        }
+        rc = op->apply(&w, op->arg, &op->err);
+        if (rc) {
+            mdb_txn_abort(w.txn);
+            op->rc = rc;
+            if (op->err.code == 0)
+                tm_error_set(&op->err, rc, "%s", tm_strerror(rc));
+            if (w.catalog_changed)
+                catalog_changed = 1;
+            continue;
+        }
+        mrc = mdb_txn_commit(w.txn);
+        if (mrc) {
+            op->rc = lmdb_err(&op->err, mrc, "committing an operation");
+            continue;
+        }
+        catalog_changed |= w.catalog_changed;
+        p = w.recs.data;
+        end = p + w.recs.len;
+        while (p && p < end) {
+            uint8_t type = p[0];
+            uint32_t len = buf_get_u32le(p + 1);
+            rc = wal_append(e->wal, type, w.time_ms, p + 5, len, &op->lsn);
+            if (rc) {
+                /* The nested transaction is committed into the batch, so
+                 * the batch cannot go on consistently: fail it whole. */
+                tm_error_set(&err, rc, "appending to the change log failed");
+                goto fail_batch;
+            }
+            p += 5 + len;
+            any = 1;
+            last_lsn = op->lsn;
+        }
+        for (size_t i = 0; i < w.d.n; i++)
+            deltas_add(&bd, w.d.v[i].no, w.d.v[i].items, w.d.v[i].bytes);
+    }
+    if (any) {
+        rc = put_meta_u64(e, txn, "applied_lsn", last_lsn, &err);
+        if (rc == 0)
+            rc = flush_stats(e, txn, &bd, &err);
+        if (rc)
+            goto fail_batch;
+        rc = wal_sync(e->wal, &err);
+        if (rc)
+            goto fail_batch;
+    }
+    mrc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (mrc) {
+        lmdb_err(&err, mrc, "committing a batch");
+        if (any) {
+            atomic_store(&e->broken, 1);
+            tm_errorf("%s after the change log was synced; refusing "
+                      "further writes until restart",
+                      err.msg);
+        }
+        goto fail_all;
+    }
+    if (any)
+        atomic_store(&e->committed_lsn, last_lsn);
+    publish_stats(e, &bd);
+    goto done;
+
+fail_batch:
+    if (txn)
+        mdb_txn_abort(txn);
+    txn = NULL;
+    /* drop whatever this batch appended: none of it was acknowledged, and
+     * it must never reach the file (wal_sync would make it durable) */
+    wal_discard(e->wal);
+fail_all:
+    tm_errorf("write batch failed: %s", err.msg);
+    fail_ops(ops, err.code ? err.code : TM_EIO, err.msg);
+    for (op = ops; op; op = op->next)
+        if (op->rc == 0)
+            op->rc = op->err.code;
+    if (catalog_changed) {
+        struct tm_error cerr;
+        if (reload_catalog(e, &cerr) != 0)
+            tm_errorf("reloading the catalog: %s", cerr.msg);
+    }
+done:
+    buf_free(&w.recs);
+    free(w.d.v);
+    free(bd.v);
+    finish_ops(ops);
+}
+
+static void *writer_main(void *arg)
+{
+    struct engine *e = arg;
+
+    for (;;) {
+        struct engine_op *ops, *tail;
+        size_t n = 0;
+
+        pthread_mutex_lock(&e->qlock);
+        while (e->qhead == NULL && !e->closing)
+            pthread_cond_wait(&e->qcond, &e->qlock);
+        if (e->qhead == NULL) {
+            pthread_mutex_unlock(&e->qlock);
+            break;
+        }
+        ops = tail = e->qhead;
+        for (n = 1; n < BATCH_MAX && tail->next; n++)
+            tail = tail->next;
+        e->qhead = tail->next;
+        if (e->qhead == NULL)
+            e->qtail = NULL;
+        tail->next = NULL;
+        pthread_mutex_unlock(&e->qlock);
+        run_batch(e, ops);
+    }
+    return NULL;
+}
+
+int engine_submit(struct engine *e, struct engine_op *op)
+{
+    op->next = NULL;
+    op->rc = 0;
+    tm_error_clear(&op->err);
+    pthread_mutex_lock(&e->qlock);
+    if (e->closing) {
+        pthread_mutex_unlock(&e->qlock);
+        return TM_EUNAVAILABLE;
+    }
+    if (e->qtail)
+        e->qtail->next = op;
+    else
+        e->qhead = op;
+    e->qtail = op;
+    pthread_cond_signal(&e->qcond);
+    pthread_mutex_unlock(&e->qlock);
+    return 0;
+}
+
+struct waiter {
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int finished;
+};
+
+static void waiter_done(struct engine_op *op)
+{
+    struct waiter *w = op->ctx;
+
+    pthread_mutex_lock(&w->m);
+    w->finished = 1;
+    pthread_cond_signal(&w->c);
+    pthread_mutex_unlock(&w->m);
+}
+
+int engine_run(struct engine *e, struct engine_op *op)
+{
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                       0};
+    int rc;
+
+    op->done = waiter_done;
+    op->ctx = &w;
+    rc = engine_submit(e, op);
+    if (rc)
+        return op->rc = tm_error_set(&op->err, rc,
+                                     "the server is shutting down");
+    pthread_mutex_lock(&w.m);
+    while (!w.finished)
+        pthread_cond_wait(&w.c, &w.m);
+    pthread_mutex_unlock(&w.m);
+    return op->rc;
+}
+
+/* ---- reads ------------------------------------------------------------- */
+
+int engine_read_begin(struct engine *e, struct engine_rtx **out)
+{
+    struct engine_rtx *r = malloc(sizeof *r);
+    int mrc;
+
+    if (r == NULL)
+        return TM_ENOMEM;
+    mrc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &r->txn);
+    if (mrc) {
+        free(r);
+        return mrc == ENOMEM ? TM_ENOMEM : TM_EIO;
+    }
+    r->items = e->dbi_items;
+    *out = r;
+    return 0;
+}
+
+void engine_read_end(struct engine_rtx *r)
+{
+    if (r == NULL)
+        return;
+    mdb_txn_abort(r->txn);
+    free(r);
+}
+
+int engine_get(struct engine_rtx *r, uint64_t table_no, const uint8_t *key,
+               size_t klen, const uint8_t **val, size_t *len)
+{
+    uint8_t kb[LMDB_KEY_MAX];
+    int is_long, mrc;
+    MDB_val k, v;
+
+    k.mv_data = kb;
+    k.mv_size = lmdb_key(table_no, key, klen, kb, &is_long);
+    mrc = mdb_get(r->txn, r->items, &k, &v);
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return TM_EIO;
+    return row_item(&v, key, klen, val, len, NULL);
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+static void *ckpt_main(void *arg)
+{
+    struct engine *e = arg;
+
+    pthread_mutex_lock(&e->ckpt_lock);
+    for (;;) {
+        struct timespec ts;
+        uint64_t lsn;
+        struct tm_error err;
+        int closing;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += CHECKPOINT_MS / 1000;
+        pthread_cond_timedwait(&e->ckpt_cond, &e->ckpt_lock, &ts);
+        pthread_mutex_lock(&e->qlock);
+        closing = e->closing;
+        pthread_mutex_unlock(&e->qlock);
+        if (closing)
+            break;
+        lsn = atomic_load(&e->committed_lsn);
+        if (mdb_env_sync(e->env, 1) != 0) {
+            tm_warn("checkpoint: syncing the state failed; keeping the log");
+            continue;
+        }
+        if (wal_remove_before(e->wal, lsn + 1, &err) != 0)
+            tm_warn("checkpoint: %s", err.msg);
+    }
+    pthread_mutex_unlock(&e->ckpt_lock);
+    return NULL;
+}
+
+/* ---- open and close ---------------------------------------------------- */
+
+static int take_lock(struct engine *e, struct tm_error *err)
+{
+    char path[4096], pid[32];
+    int fd, n;
+
+    snprintf(path, sizeof path, "%s/LOCK", e->dir);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return tm_error_set(err, TM_EIO, "cannot open %s: %s", path,
+                            strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char other[32] = "";
+        ssize_t r = pread(fd, other, sizeof other - 1, 0);
+        if (r > 0)
+            other[r] = '\0';
+        other[strcspn(other, "\n")] = '\0';
+        close(fd);
+        return tm_error_set(err, TM_EINUSE,
+                            "data directory %s is in use by another tidemark"
+                            " process%s%s%s; stop it or choose another "
+                            "--data",
+                            e->dir, other[0] ? " (pid " : "",
+                            other[0] ? other : "", other[0] ? ")" : "");
+    }
+    n = snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        tm_warn("could not write the pid into %s", path);
+    e->lock_fd = fd;
+    return 0;
+}
+
+static int mkdir_p(const char *path, struct tm_error *err)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof tmp)
+        return tm_error_set(err, TM_EIO, "path too long: %s", path);
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] == '/' || tmp[i] == '\0') {
+            char c = tmp[i];
+            tmp[i] = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return tm_error_set(err, TM_EIO, "cannot create %s: %s", tmp,
+                                    strerror(errno));
+            tmp[i] = c;
+        }
+    }
+    return 0;
+}
+
+static int open_lmdb(struct engine *e, size_t map_bytes, struct tm_error *err)
+{
+    char path[4096];
+    MDB_txn *txn;
+    int mrc;
+
+    snprintf(path, sizeof path, "%s/state", e->dir);
+    if (mkdir_p(path, err))
+        return err->code;
+    if ((mrc = mdb_env_create(&e->env)) ||
+        (mrc = mdb_env_set_maxdbs(e->env, 8)) ||
+        (mrc = mdb_env_set_maxreaders(e->env, 1024)) ||
+        (mrc = mdb_env_set_mapsize(e->env, map_bytes)))
+        return lmdb_err(err, mrc, "creating the LMDB environment");
+    mrc = mdb_env_open(e->env, path, MDB_NOSYNC | MDB_NOTLS | MDB_NORDAHEAD,
+                       0644);
+    if (mrc)
+        return tm_error_set(err, TM_EIO, "cannot open the state in %s: %s",
+                            path, mdb_strerror(mrc));
+    mrc = mdb_txn_begin(e->env, NULL, 0, &txn);
+    if (mrc)
+        return lmdb_err(err, mrc, "opening the state");
+    if ((mrc = mdb_dbi_open(txn, "meta", MDB_CREATE, &e->dbi_meta)) ||
+        (mrc = mdb_dbi_open(txn, "catalog", MDB_CREATE, &e->dbi_catalog)) ||
+        (mrc = mdb_dbi_open(txn, "stats", MDB_CREATE, &e->dbi_stats)) ||
+        (mrc = mdb_dbi_open(txn, "items", MDB_CREATE, &e->dbi_items))) {
+        mdb_txn_abort(txn);
+        return lmdb_err(err, mrc, "opening the state's databases");
+    }
+    mrc = mdb_txn_commit(txn);
+    return mrc ? lmdb_err(err, mrc, "opening the state") : 0;
+}
+
+int engine_open(const struct engine_options *o, struct engine **out,
+                struct tm_error *err)
+{
+    struct engine *e = calloc(1, sizeof *e);
+    struct wal_options wo = {0};
+    int rc;
+
+    if (e == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    e->lock_fd = -1;
+    pthread_mutex_init(&e->qlock, NULL);
+    pthread_cond_init(&e->qcond, NULL);
+    pthread_mutex_init(&e->ckpt_lock, NULL);
+    pthread_cond_init(&e->ckpt_cond, NULL);
+    e->dir = strdup(o->data_dir);
+    e->cat = catalog_create();
+    if (e->dir == NULL || e->cat == NULL) {
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    rc = mkdir_p(e->dir, err);
+    if (rc == 0)
+        rc = take_lock(e, err);
+    if (rc == 0)
+        rc = open_lmdb(e, o->map_bytes ? o->map_bytes : MAP_BYTES_DEFAULT,
+                       err);
+    if (rc)
+        goto fail;
+    snprintf(e->walpath, sizeof e->walpath, "%s/wal", e->dir);
+    wo.dir = e->walpath;
+    wo.sync = o->sync;
+    rc = wal_open(&wo, &e->wal, err);
+    if (rc == 0)
+        rc = replay(e, err);
+    if (rc)
+        goto fail;
+    if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
+        rc = tm_error_set(err, TM_EINTERNAL, "cannot start the writer");
+        goto fail;
+    }
+    e->writer_started = 1;
+    if (pthread_create(&e->ckpt, NULL, ckpt_main, e) == 0)
+        e->ckpt_started = 1;
+    *out = e;
+    return 0;
+fail:
+    engine_close(e);
+    return rc;
+}
+
+void engine_close(struct engine *e)
+{
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->qlock);
+    e->closing = 1;
+    pthread_cond_broadcast(&e->qcond);
+    pthread_mutex_unlock(&e->qlock);
+    if (e->writer_started)
+        pthread_join(e->writer, NULL);
+    if (e->ckpt_started) {
+        pthread_mutex_lock(&e->ckpt_lock);
+        pthread_cond_signal(&e->ckpt_cond);
+        pthread_mutex_unlock(&e->ckpt_lock);
+        pthread_join(e->ckpt, NULL);
+    }
+    if (e->env)
+        mdb_env_sync(e->env, 1);
+    wal_close(e->wal);
+    if (e->env)
+        mdb_env_close(e->env);
+    catalog_destroy(e->cat);
+    if (e->lock_fd >= 0)
+        close(e->lock_fd); /* releases the flock */
+    free(e->dir);
+    free(e);
+}
+
+struct catalog *engine_catalog(struct engine *e) { return e->cat; }

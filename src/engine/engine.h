@@ -1,0 +1,134 @@
+/*
+ * engine.h - the storage engine: LMDB state, the change log, the catalog of
+ * tables, and the one writer thread that orders every mutation.
+ *
+ * Reads: any thread opens a read snapshot (engine_read_begin), looks rows
+ * up or walks them in key order, and ends it.  Snapshots are LMDB MVCC read
+ * transactions: never blocked by the writer, never blocking it.
+ *
+ * Writes: a caller packages its mutation as a `struct engine_op` whose
+ * apply() runs on the writer thread against the current state (so that
+ * conditions are evaluated in exactly the order of the log), and submits
+ * it.  The writer takes every queued op, runs each in a nested LMDB
+ * transaction (an op that fails leaves no trace), appends the records of
+ * the ops that succeeded to the change log, makes the log durable with one
+ * wal_sync for the whole batch (group commit), commits LMDB, and only then
+ * calls each op's done() with its result.  So:
+ *
+ *   1. No op is acknowledged (done with rc 0) before its records are
+ *      durable in the log (with sync on).
+ *   2. Ops take effect in log order; an op sees every op before it.
+ *   3. A failed op (rc < 0) changed nothing and wrote nothing to the log.
+ *   4. After a crash, engine_open replays the log from the last LSN that
+ *      LMDB recorded as applied, so the state is exactly the effect of the
+ *      durable log.
+ *
+ * Log records written by the engine (payload formats in engine.c):
+ * ENGINE_REC_PUT / DELETE (a row of a table), TABLE_CREATE / TABLE_DELETE /
+ * TABLE_UPDATE (catalog changes).
+ *
+ * Thread-safety: every function may be called from any thread, except
+ * those taking a `struct engine_wtx`, which only apply() may call (on the
+ * writer thread).
+ */
+#ifndef TM_ENGINE_H
+#define TM_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "catalog/catalog.h"
+
+struct engine;
+struct engine_rtx;  /* read snapshot */
+struct engine_wtx;  /* the writer's view inside apply() */
+
+struct engine_options {
+    const char *data_dir;   /* holds state/ (LMDB) and wal/ (the log) */
+    int sync;               /* 1: fdatasync the log per batch (default) */
+    size_t map_bytes;       /* LMDB map size (0: default, 64 GiB) */
+};
+
+/* Open the data directory (creating it), replay the log, start the writer.
+ * Returns 0 or a TM_E* code with the reason in `err` (a corrupt log names
+ * the file and offset). */
+int engine_open(const struct engine_options *o, struct engine **out,
+                struct tm_error *err);
+
+/* Finish every submitted op, sync the log, stop the writer, close.
+ * NULL-safe. */
+void engine_close(struct engine *e);
+
+/* The catalog (tables), owned by the engine. */
+struct catalog *engine_catalog(struct engine *e);
+
+/* ---- reads ------------------------------------------------------------ */
+
+int engine_read_begin(struct engine *e, struct engine_rtx **out);
+void engine_read_end(struct engine_rtx *r);
+
+/* Look up the row `key` of table number `table_no`.  Returns 1 and sets
+ * `*val`/`*len` (borrowed: valid until engine_read_end) if found, 0 if
+ * not, or a TM_E* code. */
+int engine_get(struct engine_rtx *r, uint64_t table_no, const uint8_t *key,
+               size_t klen, const uint8_t **val, size_t *len);
+
+/* ---- writes ----------------------------------------------------------- */
+
+struct engine_op {
+    /* Runs on the writer thread.  Reads and writes through `w`.  Returns 0
+     * or a TM_E* code with the message in `err`; on failure every write it
+     * made is rolled back. */
+    int (*apply)(struct engine_wtx *w, void *arg, struct tm_error *err);
+    /* Runs on the writer thread after the batch is durable and visible
+     * (rc 0) or after the op failed (rc < 0, message in op->err).  It must
+     * not block; it typically wakes the waiting request. */
+    void (*done)(struct engine_op *op);
+    void *arg;               /* for apply() */
+    void *ctx;               /* for done() */
+    /* set by the engine */
+    int rc;
+    struct tm_error err;
+    uint64_t lsn;            /* last LSN this op wrote (0 if none) */
+    int64_t time_ms;         /* commit time of its batch */
+    struct engine_op *next;  /* queue link, engine-private */
+};
+
+/* Queue `op` for the writer.  Takes no ownership: `op` must stay valid
+ * until done() has been called.  Returns 0, or TM_EUNAVAILABLE when the
+ * engine is closing (then done() is never called). */
+int engine_submit(struct engine *e, struct engine_op *op);
+
+/* Submit and wait for the result (for control-plane calls and tests).
+ * Returns op->rc. */
+int engine_run(struct engine *e, struct engine_op *op);
+
+/* Inside apply(): the commit time (ms) of the current batch. */
+int64_t engine_wtx_time(struct engine_wtx *w);
+
+/* Inside apply(): read a row as the op sees the state (including this
+ * batch's earlier ops).  Same contract as engine_get. */
+int engine_wtx_get(struct engine_wtx *w, uint64_t table_no,
+                   const uint8_t *key, size_t klen, const uint8_t **val,
+                   size_t *len);
+
+/* Inside apply(): write a row (`size` is the item's DynamoDB size, kept
+ * for TableSizeBytes) or delete one (absent: no-op, nothing logged).
+ * Logged as PUT/DELETE. */
+int engine_wtx_put(struct engine_wtx *w, const struct table *t,
+                   const uint8_t *key, size_t klen, const uint8_t *item,
+                   size_t ilen, size_t size);
+int engine_wtx_delete(struct engine_wtx *w, const struct table *t,
+                      const uint8_t *key, size_t klen);
+
+/* Inside apply(): catalog changes, logged.  create assigns t->no and
+ * stores the definition (takes ownership of `t` on success); delete drops
+ * the table and its rows; update replaces the definition of an existing
+ * table number (takes ownership of `t` on success). */
+int engine_wtx_create_table(struct engine_wtx *w, struct table *t);
+int engine_wtx_delete_table(struct engine_wtx *w, const char *name);
+int engine_wtx_update_table(struct engine_wtx *w, struct table *t);
+
+#endif

@@ -1,0 +1,431 @@
+/*
+ * http.c - libmicrohttpd glue; see http.h.
+ *
+ * One request's life (libmicrohttpd calls on_request several times):
+ *
+ *   first call      headers known: take a `struct hreq` from the pool;
+ *                   refuse a declared Content-Length over max_body at once
+ *                   (413, RequestEntityTooLarge) without reading the body
+ *   upload calls    append to the body buffer (capped; past the cap the
+ *                   rest is drained and the request fails with 413)
+ *   final call      api_handle():  API_DONE    -> reply now
+ *                                  API_PENDING -> suspend, api_submit()
+ *   resumed call    (after the writer's done() -> on_resume ->
+ *                   MHD_resume_connection) api_finish(), reply
+ *   completed       on_completed: the hreq goes back to the pool
+ *
+ * The connection is suspended BEFORE the op is submitted, so the writer's
+ * resume can never overtake the suspend.
+ *
+ * Replies: JSON 1.0 content type, x-amzn-RequestId (52 characters of
+ * [A-Z0-9] like DynamoDB's), x-amz-crc32 (CRC-32 of the body, checked by
+ * the AWS SDKs), and the error body {"__type","message"} with the status
+ * of the error's row in err.h.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/crc32.h"
+#include "base/log.h"
+#include "base/version.h"
+
+#define ARENA_BLOCK (64 * 1024)
+#define ARENA_MAX ((size_t)512 << 20)
+#define POOL_MAX 256
+
+enum hstate { H_READING, H_PENDING, H_DONE };
+
+struct hreq {
+    struct api_req api;
+    struct arena *arena;
+    struct buf body;
+    enum hstate state;
+    int too_large;
+    struct MHD_Connection *conn;
+    struct http_server *srv;
+    struct hreq *next_free;
+};
+
+struct http_server {
+    struct MHD_Daemon *d;
+    struct api_ctx *ctx;
+    size_t max_body;
+    int port;
+    pthread_mutex_t pool_lock;
+    struct hreq *pool;
+    size_t pool_n;
+    _Atomic long active;
+};
+
+/* ---- the hreq pool ----------------------------------------------------- */
+
+static struct hreq *hreq_get(struct http_server *s)
+{
+    struct hreq *h;
+
+    pthread_mutex_lock(&s->pool_lock);
+    h = s->pool;
+    if (h) {
+        s->pool = h->next_free;
+        s->pool_n--;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (h == NULL) {
+        h = calloc(1, sizeof *h);
+        if (h == NULL)
+            return NULL;
+        h->arena = arena_create(ARENA_BLOCK, ARENA_MAX);
+        if (h->arena == NULL) {
+            free(h);
+            return NULL;
+        }
+    }
+    api_req_init(&h->api, s->ctx, h->arena);
+    buf_init(&h->body, s->max_body);
+    h->state = H_READING;
+    h->too_large = 0;
+    h->srv = s;
+    atomic_fetch_add(&s->active, 1);
+    return h;
+}
+
+static void hreq_put(struct http_server *s, struct hreq *h)
+{
+    api_req_clear(&h->api);
+    arena_reset(h->arena);
+    atomic_fetch_sub(&s->active, 1);
+    pthread_mutex_lock(&s->pool_lock);
+    if (s->pool_n < POOL_MAX) {
+        buf_reset(&h->body);
+        if (h->body.cap > 1 << 20)
+            buf_free(&h->body);
+        h->next_free = s->pool;
+        s->pool = h;
+        s->pool_n++;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_lock);
+    if (h) {
+        buf_free(&h->body);
+        arena_destroy(h->arena);
+        free(h);
+    }
+}
+
+/* ---- replies ----------------------------------------------------------- */
+
+static void request_id(char out[53])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static __thread uint64_t state;
+    if (state == 0) {
+        if (getrandom(&state, sizeof state, 0) != sizeof state)
+            state = clock_mono_ns();
+        state |= 1;
+    }
+    for (int i = 0; i < 52; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out[i] = alphabet[state % 36];
+    }
+    out[52] = '\0';
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, int status,
+                             const char *ctype, uint8_t *data, size_t len)
+{
+    struct MHD_Response *resp;
+    char rid[53], crc[16];
+    enum MHD_Result ret;
+
+    if (data == NULL) {
+        resp = MHD_create_response_from_buffer(0, (void *)"",
+                                               MHD_RESPMEM_PERSISTENT);
+    } else {
+        resp = MHD_create_response_from_buffer(len, data,
+                                               MHD_RESPMEM_MUST_FREE);
+    }
+    if (resp == NULL) {
+        free(data);
+        return MHD_NO;
+    }
+    request_id(rid);
+    snprintf(crc, sizeof crc, "%u", crc32_update(0, data ? data : (uint8_t *)"",
+                                                 data ? len : 0));
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    MHD_add_response_header(resp, "x-amzn-RequestId", rid);
+    MHD_add_response_header(resp, "x-amz-crc32", crc);
+    ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result reply_api(struct MHD_Connection *c, struct hreq *h)
+{
+    struct api_req *r = &h->api;
+    int status = 200;
+    uint8_t *data;
+    size_t len;
+
+    if (r->err.code) {
+        status = tm_err_status(r->err.code);
+        if (status >= 500)
+            tm_errorf("request failed: %s: %s", tm_strerror(r->err.code),
+                      r->err.msg);
+        if (api_write_error(&r->err, &r->out) != 0)
+            return MHD_NO;
+    }
+    data = buf_take(&r->out, &len);
+    h->state = H_DONE;
+    return reply(c, status, "application/x-amz-json-1.0", data, len);
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, int code,
+                                   const char *msg)
+{
+    struct tm_error err;
+    struct buf b;
+    uint8_t *data;
+    size_t len;
+
+    tm_error_set(&err, code, "%s", msg);
+    buf_init(&b, 4096);
+    if (api_write_error(&err, &b) != 0) {
+        buf_free(&b);
+        return MHD_NO;
+    }
+    data = buf_take(&b, &len);
+    return reply(c, tm_err_status(code), "application/x-amz-json-1.0", data,
+                 len);
+}
+
+/* ---- the access handler ------------------------------------------------ */
+
+static void on_resume(struct api_req *r)
+{
+    struct hreq *h = (struct hreq *)((char *)r - offsetof(struct hreq, api));
+    MHD_resume_connection(h->conn);
+}
+
+static enum MHD_Result serve_get(struct MHD_Connection *c, const char *url)
+{
+    static const char text[] =
+        "tidemark " TM_VERSION ": a DynamoDB-compatible database "
+        "server with on-demand backups and point-in-time recovery.\n"
+        "POST DynamoDB API requests (X-Amz-Target: "
+        "DynamoDB_20120810.<Operation>) to this address.\n";
+    uint8_t *body;
+
+    if (strcmp(url, "/") != 0)
+        return reply_error(c, TM_ENOTFOUND, "Not found");
+    body = (uint8_t *)strdup(text);
+    if (body == NULL)
+        return MHD_NO;
+    return reply(c, 200, "text/plain; charset=utf-8", body, strlen(text));
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
+{
+    struct http_server *s = cls;
+    struct hreq *h = *con_cls;
+    const char *target;
+    int rc;
+
+    (void)version;
+    if (h == NULL) {
+        const char *cl;
+
+        if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+            return serve_get(c, url);
+        if (strcmp(method, "POST") != 0)
+            return reply_error(c, TM_EUNKNOWNOP,
+                               "Only POST requests are accepted");
+        cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > s->max_body)
+            return reply_error(c, TM_ETOOLARGE,
+                               "Request must be smaller than 16777216 "
+                               "bytes for the operation");
+        h = hreq_get(s);
+        if (h == NULL)
+            return MHD_NO;
+        h->conn = c;
+        *con_cls = h;
+        return MHD_YES;
+    }
+    if (*upload_size != 0) {
+        if (!h->too_large &&
+            buf_append(&h->body, upload_data, *upload_size) != 0)
+            h->too_large = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    switch (h->state) {
+    case H_READING:
+        if (h->too_large)
+            return reply_error(c, TM_ETOOLARGE,
+                               "Request must be smaller than 16777216 "
+                               "bytes for the operation");
+        target = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                             "X-Amz-Target");
+        rc = api_handle(&h->api, target, h->body.data ? h->body.data
+                                                      : (uint8_t *)"",
+                        h->body.len);
+        if (rc == API_PENDING) {
+            h->state = H_PENDING;
+            h->api.resume = on_resume;
+            MHD_suspend_connection(c);
+            api_submit(&h->api);
+            return MHD_YES;
+        }
+        return reply_api(c, h);
+    case H_PENDING:
+        api_finish(&h->api);
+        return reply_api(c, h);
+    case H_DONE:
+        break;
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct http_server *s = cls;
+    struct hreq *h = *con_cls;
+
+    (void)c;
+    (void)toe;
+    if (h == NULL)
+        return;
+    *con_cls = NULL;
+    hreq_put(s, h);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof line, fmt, ap);
+    n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    tm_debug("http: %s", line);
+}
+
+/* ---- start and stop ---------------------------------------------------- */
+
+int http_start(const struct http_options *o, struct api_ctx *ctx,
+               struct http_server **out, struct tm_error *err)
+{
+    struct http_server *s = calloc(1, sizeof *s);
+    struct sockaddr_storage ss;
+    socklen_t slen;
+    unsigned threads = o->threads;
+    const union MHD_DaemonInfo *info;
+
+    if (s == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    memset(&ss, 0, sizeof ss);
+    if (inet_pton(AF_INET, o->host,
+                  &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)o->port);
+        slen = sizeof *a;
+    } else if (inet_pton(AF_INET6, o->host,
+                         &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)o->port);
+        slen = sizeof *a;
+    } else {
+        free(s);
+        return tm_error_set(err, TM_EVALIDATION,
+                            "--host %s is not an IPv4 or IPv6 address",
+                            o->host);
+    }
+    (void)slen;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    s->ctx = ctx;
+    s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
+    pthread_mutex_init(&s->pool_lock, NULL);
+    s->d = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+        (uint16_t)o->port, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, o->conn_limit ? o->conn_limit : 4096u,
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        o->idle_timeout ? o->idle_timeout : 300u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (s->d == NULL) {
+        pthread_mutex_destroy(&s->pool_lock);
+        free(s);
+        return tm_error_set(err, TM_EIO,
+                            "cannot listen on %s port %d (in use, or not an "
+                            "address of this machine); choose another "
+                            "--host/--port",
+                            o->host, o->port);
+    }
+    info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : o->port;
+    *out = s;
+    return 0;
+}
+
+int http_port(const struct http_server *s) { return s->port; }
+
+void http_stop(struct http_server *s, unsigned wait_ms)
+{
+    MHD_socket fd;
+    uint64_t until;
+    struct hreq *h;
+
+    if (s == NULL)
+        return;
+    fd = MHD_quiesce_daemon(s->d);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    until = clock_mono_ns() + (uint64_t)wait_ms * 1000000u;
+    while (atomic_load(&s->active) > 0 && clock_mono_ns() < until) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(s->d);
+    while ((h = s->pool) != NULL) {
+        s->pool = h->next_free;
+        buf_free(&h->body);
+        arena_destroy(h->arena);
+        free(h);
+    }
+    pthread_mutex_destroy(&s->pool_lock);
+    free(s);
+}

@@ -1,0 +1,48 @@
+/*
+ * http.h - the HTTP front: libmicrohttpd glue between connections and the
+ * api module.
+ *
+ *   POST /   DynamoDB JSON 1.0: body (at most max_body bytes) and the
+ *            X-Amz-Target header go to api_handle; the response carries
+ *            x-amzn-RequestId and x-amz-crc32 as DynamoDB's do.
+ *   GET /    a short identity text.
+ *
+ * Threads: a small pool of libmicrohttpd threads (epoll) serves every
+ * connection.  A request that needs the writer is suspended (it holds no
+ * thread) and resumed by the writer's completion, so hundreds of
+ * connections can wait on one group commit.
+ */
+#ifndef TM_HTTP_H
+#define TM_HTTP_H
+
+#include <stddef.h>
+
+#include "api/api.h"
+#include "base/err.h"
+
+#define HTTP_MAX_BODY_DEFAULT (16u * 1024 * 1024)
+
+struct http_options {
+    const char *host;      /* address to bind, e.g. "127.0.0.1" */
+    int port;              /* 0: any free port (see http_port) */
+    size_t max_body;       /* 0: HTTP_MAX_BODY_DEFAULT */
+    unsigned threads;      /* 0: one per CPU */
+    unsigned conn_limit;   /* 0: 4096 */
+    unsigned idle_timeout; /* seconds; 0: 300 */
+};
+
+struct http_server;
+
+/* Bind and start serving.  Returns 0 or TM_EIO (bind failure, with the
+ * reason in `err`). */
+int http_start(const struct http_options *o, struct api_ctx *ctx,
+               struct http_server **out, struct tm_error *err);
+
+/* The bound port. */
+int http_port(const struct http_server *s);
+
+/* Stop accepting connections, let requests in flight finish (at most
+ * `wait_ms`), then close every connection and free.  NULL-safe. */
+void http_stop(struct http_server *s, unsigned wait_ms);
+
+#endif
