@@ -1173,6 +1173,165 @@ int engine_get(struct engine_rtx *r, uint64_t table_no, const uint8_t *key,
     return row_item(&v, key, klen, val, len, NULL);
 }
 
+/* ---- cursors ------------------------------------------------------------ */
+
+struct engine_cursor {
+    MDB_cursor *cur;
+    uint64_t no;
+    uint8_t pre[8];
+    int reverse;
+    int state;          /* 0: next call reads the current row; 1: step first;
+                           2: at the end */
+};
+
+int engine_cursor_open(struct engine_rtx *r, uint64_t table_no,
+                       struct engine_cursor **out)
+{
+    struct engine_cursor *c = calloc(1, sizeof *c);
+
+    if (c == NULL)
+        return TM_ENOMEM;
+    if (mdb_cursor_open(r->txn, r->items, &c->cur) != 0) {
+        free(c);
+        return TM_EIO;
+    }
+    c->no = table_no;
+    put_be64(c->pre, table_no);
+    c->state = 2;
+    *out = c;
+    return 0;
+}
+
+void engine_cursor_close(struct engine_cursor *c)
+{
+    if (c == NULL)
+        return;
+    mdb_cursor_close(c->cur);
+    free(c);
+}
+
+/* The full row key of the row under the cursor. */
+static int cursor_row(struct engine_cursor *c, const MDB_val *k,
+                      const MDB_val *v, const uint8_t **key, size_t *klen,
+                      const uint8_t **item, size_t *ilen)
+{
+    const uint8_t *p = v->mv_data, *end = p + v->mv_size;
+    uint64_t sz, n;
+    uint8_t flags;
+
+    if (v->mv_size < 1)
+        return TM_ECORRUPT;
+    flags = *p++;
+    if (buf_get_varint(&p, end, &sz) != 0)
+        return TM_ECORRUPT;
+    if (flags & 1) {
+        if (buf_get_varint(&p, end, &n) != 0 || n > (uint64_t)(end - p))
+            return TM_ECORRUPT;
+        *key = p;
+        *klen = (size_t)n;
+        p += n;
+    } else {
+        *key = (const uint8_t *)k->mv_data + 8;
+        *klen = k->mv_size - 8;
+    }
+    (void)c;
+    *item = p;
+    *ilen = (size_t)(end - p);
+    return 0;
+}
+
+static int in_table(const struct engine_cursor *c, const MDB_val *k)
+{
+    return k->mv_size >= 8 && memcmp(k->mv_data, c->pre, 8) == 0;
+}
+
+int engine_cursor_seek(struct engine_cursor *c, const uint8_t *key,
+                       size_t klen, int reverse, int exclusive)
+{
+    uint8_t kb[LMDB_KEY_MAX];
+    MDB_val k, v;
+    int is_long, mrc;
+
+    c->reverse = reverse;
+    c->state = 2;
+    if (key == NULL && !reverse) {
+        k.mv_data = c->pre;
+        k.mv_size = 8;
+        mrc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);
+    } else if (key == NULL) {
+        /* the last row of the table: seek to the next table's prefix and
+         * step back */
+        uint8_t next[8];
+        put_be64(next, c->no + 1);
+        k.mv_data = next;
+        k.mv_size = 8;
+        mrc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);
+        if (mrc == MDB_NOTFOUND)
+            mrc = mdb_cursor_get(c->cur, &k, &v, MDB_LAST);
+        else if (mrc == 0)
+            mrc = mdb_cursor_get(c->cur, &k, &v, MDB_PREV);
+    } else {
+        k.mv_data = kb;
+        k.mv_size = lmdb_key(c->no, key, klen, kb, &is_long);
+        mrc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);
+        if (reverse) {
+            /* last row <= key: SET_RANGE finds the first >= key */
+            if (mrc == MDB_NOTFOUND) {
+                mrc = mdb_cursor_get(c->cur, &k, &v, MDB_LAST);
+            } else if (mrc == 0) {
+                const uint8_t *rk, *it;
+                size_t rkl, il;
+                int equal = 0;
+                if (cursor_row(c, &k, &v, &rk, &rkl, &it, &il) == 0)
+                    equal = in_table(c, &k) && rkl == klen &&
+                            memcmp(rk, key, klen) == 0;
+                if (!equal || exclusive)
+                    mrc = mdb_cursor_get(c->cur, &k, &v, MDB_PREV);
+                exclusive = 0;
+            }
+        }
+    }
+    if (mrc == MDB_NOTFOUND)
+        return 0;
+    if (mrc)
+        return TM_EIO;
+    if (!in_table(c, &k))
+        return 0;
+    c->state = 0;
+    if (exclusive && key) {
+        const uint8_t *rk, *it;
+        size_t rkl, il;
+        if (cursor_row(c, &k, &v, &rk, &rkl, &it, &il) == 0 && rkl == klen &&
+            memcmp(rk, key, klen) == 0)
+            c->state = 1;
+    }
+    return 0;
+}
+
+int engine_cursor_next(struct engine_cursor *c, const uint8_t **key,
+                       size_t *klen, const uint8_t **item, size_t *ilen)
+{
+    MDB_val k, v;
+    int mrc;
+
+    if (c->state == 2)
+        return 0;
+    if (c->state == 1)
+        mrc = mdb_cursor_get(c->cur, &k, &v, c->reverse ? MDB_PREV : MDB_NEXT);
+    else
+        mrc = mdb_cursor_get(c->cur, &k, &v, MDB_GET_CURRENT);
+    c->state = 1;
+    if (mrc == MDB_NOTFOUND || (mrc == 0 && !in_table(c, &k))) {
+        c->state = 2;
+        return 0;
+    }
+    if (mrc)
+        return TM_EIO;
+    if (cursor_row(c, &k, &v, key, klen, item, ilen) != 0)
+        return TM_ECORRUPT;
+    return 1;
+}
+
 /* ---- checkpoints ------------------------------------------------------- */
 
 static void *ckpt_main(void *arg)

@@ -75,6 +75,30 @@ void engine_read_end(struct engine_rtx *r);
 int engine_get(struct engine_rtx *r, uint64_t table_no, const uint8_t *key,
                size_t klen, const uint8_t **val, size_t *len);
 
+/* Ordered walk over the rows of one table (Query, Scan, backups).  The
+ * cursor belongs to the read snapshot and must be closed before
+ * engine_read_end.  Rows come in row-key order (forward) or reverse; see
+ * engine.c on the order of very long keys. */
+struct engine_cursor;
+
+int engine_cursor_open(struct engine_rtx *r, uint64_t table_no,
+                       struct engine_cursor **out);
+void engine_cursor_close(struct engine_cursor *c); /* NULL-safe */
+
+/* Position so that the next engine_cursor_next returns, going forward, the
+ * first row whose key is >= `key` (`key` NULL: the first row), or, going
+ * backward (`reverse` 1), the last row whose key is <= `key` (NULL: the
+ * last row).  With `exclusive` 1 a row equal to `key` is skipped.
+ * Returns 0 or a TM_E* code. */
+int engine_cursor_seek(struct engine_cursor *c, const uint8_t *key,
+                       size_t klen, int reverse, int exclusive);
+
+/* The next row in the direction of the last seek: 1 and borrowed pointers
+ * (valid until the next call or close) to its full row key and item; 0 at
+ * the end of the table; or a TM_E* code. */
+int engine_cursor_next(struct engine_cursor *c, const uint8_t **key,
+                       size_t *klen, const uint8_t **item, size_t *ilen);
+
 /* ---- writes ----------------------------------------------------------- */
 
 struct engine_op {

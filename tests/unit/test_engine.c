@@ -315,6 +315,82 @@ static void test_long_keys(void)
     engine_close(e);
 }
 
+/* Collect the keys a cursor returns after a seek, joined by ','. */
+static void walk(struct engine *e, const char *table, const char *from,
+                 int reverse, int exclusive, char *out, size_t cap)
+{
+    struct arena *a = arena_create(4096, 1 << 20);
+    struct table *t;
+    struct engine_rtx *r;
+    struct engine_cursor *c;
+    const uint8_t *k, *it;
+    size_t kl, il, n = 0;
+
+    out[0] = '\0';
+    if (catalog_get(engine_catalog(e), table, a, &t) != 0 ||
+        engine_read_begin(e, &r) != 0)
+        abort();
+    if (engine_cursor_open(r, t->no, &c) != 0)
+        abort();
+    if (engine_cursor_seek(c, (const uint8_t *)from, from ? strlen(from) : 0,
+                           reverse, exclusive) != 0)
+        abort();
+    while (engine_cursor_next(c, &k, &kl, &it, &il) == 1) {
+        n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "," : "",
+                              (int)kl, (const char *)k);
+    }
+    engine_cursor_close(c);
+    engine_read_end(r);
+    arena_destroy(a);
+}
+
+static void test_cursor(void)
+{
+    struct engine *e;
+    char got[256];
+
+    fresh_dir();
+    e = open_engine();
+    ASSERT(e != NULL);
+    ASSERT_EQ(make_table(e, "a"), 0);
+    ASSERT_EQ(make_table(e, "b"), 0);
+    ASSERT_EQ(make_table(e, "empty"), 0);
+    ASSERT_EQ(make_table(e, "c"), 0);
+    ASSERT_EQ(row(e, "a", "a1", 2, "x", 0, 0), 0);
+    for (int i = 5; i >= 1; i--) {
+        char k[4] = {'k', (char)('0' + i), 0, 0};
+        ASSERT_EQ(row(e, "b", k, 2, "v", 0, 0), 0);
+    }
+    ASSERT_EQ(row(e, "c", "c1", 2, "x", 0, 0), 0);
+    walk(e, "b", NULL, 0, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "k1,k2,k3,k4,k5");
+    walk(e, "b", NULL, 1, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "k5,k4,k3,k2,k1");
+    walk(e, "b", "k3", 0, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "k3,k4,k5");
+    walk(e, "b", "k3", 0, 1, got, sizeof got);
+    ASSERT_STR_EQ(got, "k4,k5");
+    walk(e, "b", "k3", 1, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "k3,k2,k1");
+    walk(e, "b", "k3", 1, 1, got, sizeof got);
+    ASSERT_STR_EQ(got, "k2,k1");
+    walk(e, "b", "k35", 1, 0, got, sizeof got); /* between rows */
+    ASSERT_STR_EQ(got, "k3,k2,k1");
+    walk(e, "b", "k35", 0, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "k4,k5");
+    walk(e, "b", "z", 0, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "");
+    walk(e, "b", "a", 1, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "");
+    walk(e, "empty", NULL, 0, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "");
+    walk(e, "empty", NULL, 1, 0, got, sizeof got);
+    ASSERT_STR_EQ(got, "");
+    walk(e, "c", NULL, 1, 0, got, sizeof got); /* last table, reverse */
+    ASSERT_STR_EQ(got, "c1");
+    engine_close(e);
+}
+
 static void test_lock(void)
 {
     struct engine *e, *e2 = NULL;
@@ -338,6 +414,7 @@ int main(void)
     RUN(test_replay_from_log_only);
     RUN(test_failed_op_rolls_back);
     RUN(test_long_keys);
+    RUN(test_cursor);
     RUN(test_lock);
     fresh_dir(); /* removes the last one */
     rmdir(dir);
