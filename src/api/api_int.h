@@ -60,6 +60,46 @@ void check_table_name(struct verrs *v, const char *name, const char *path);
 int api_table_for_items(struct api_req *r, const char *name,
                         struct table **out);
 
+/* ---- item writes (api_item.c), shared with batches and transactions ---- */
+
+/* One validated, encoded write: a put (item) or a delete (key only). */
+struct item_write {
+    struct table *t;     /* arena copy */
+    struct buf key;      /* the row key */
+    struct buf item;     /* the encoded item (puts) */
+    size_t size;         /* the item's DynamoDB size (puts) */
+    int is_delete;
+};
+
+/* Validate and encode a PutRequest Item / a DeleteRequest Key for table t.
+ * On failure r->err is set and nothing is left to free. */
+int item_write_put(struct api_req *r, struct table *t, json_t *itemj,
+                   struct item_write *w);
+int item_write_delete(struct api_req *r, struct table *t, json_t *keyj,
+                      struct item_write *w);
+void item_write_free(struct item_write *w);
+
+/* Inside apply(): perform the write. */
+int item_write_apply(struct engine_wtx *wtx, const struct item_write *w);
+
+/* Parse a Key map into a row key (validating it against t's schema). */
+int key_arg(struct api_req *r, const struct table *t, json_t *keyj,
+            struct buf *key);
+
+/* A projection: the top-level attribute names to return; names NULL means
+ * the whole item.  parse_projection reads ProjectionExpression (or
+ * AttributesToGet) and ExpressionAttributeNames from `obj`. */
+struct projection {
+    size_t n;
+    struct av_bytes *names;
+};
+int parse_projection(struct api_req *r, json_t *obj, struct projection *pj);
+void project(const struct projection *pj, struct av *item, struct arena *a);
+
+/* DynamoDB's capacity units for an item of `size` bytes. */
+double write_units(size_t size);
+double read_units(size_t size, int consistent);
+
 /* ---- responses ---------------------------------------------------------- */
 
 /* Append the TableDescription object of `t` with TableStatus `status`. */

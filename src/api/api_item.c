@@ -22,6 +22,14 @@
 
 /* ---- shared pieces ----------------------------------------------------- */
 
+static int check_expression_maps_in(struct api_req *r, json_t *obj,
+                                    int has_expression);
+
+static int check_expression_maps(struct api_req *r, int has_expression)
+{
+    return check_expression_maps_in(r, r->body, has_expression);
+}
+
 static int check_return_values(struct api_req *r, struct verrs *v,
                                const char **out)
 {
@@ -61,10 +69,11 @@ static int refuse_conditions(struct api_req *r)
 }
 
 /* ExpressionAttributeNames/Values need an expression that uses them. */
-static int check_expression_maps(struct api_req *r, int has_expression)
+static int check_expression_maps_in(struct api_req *r, json_t *obj,
+                                    int has_expression)
 {
-    json_t *names = json_object_get(r->body, "ExpressionAttributeNames");
-    json_t *values = json_object_get(r->body, "ExpressionAttributeValues");
+    json_t *names = json_object_get(obj, "ExpressionAttributeNames");
+    json_t *values = json_object_get(obj, "ExpressionAttributeValues");
 
     if (names && !json_is_null(names) && !json_is_object(names))
         return tm_error_set(&r->err, TM_ESERIALIZATION,
@@ -88,13 +97,13 @@ static int check_expression_maps(struct api_req *r, int has_expression)
     return 0;
 }
 
-static double write_units(size_t size)
+double write_units(size_t size)
 {
     double u = ceil((double)size / 1024.0);
     return u < 1 ? 1 : u;
 }
 
-static double read_units(size_t size, int consistent)
+double read_units(size_t size, int consistent)
 {
     double u = ceil((double)size / 4096.0);
     if (u < 1)
@@ -103,8 +112,8 @@ static double read_units(size_t size, int consistent)
 }
 
 /* Parse the Key member into a row key. */
-static int key_arg(struct api_req *r, const struct table *t, json_t *keyj,
-                   struct buf *key)
+int key_arg(struct api_req *r, const struct table *t, json_t *keyj,
+            struct buf *key)
 {
     struct av keymap;
     int rc = item_from_json(r->arena, keyj, &keymap, &r->err);
@@ -156,9 +165,7 @@ static int keep_old(struct api_req *r, const uint8_t *p, size_t n,
 
 struct write_state {
     struct table *t;
-    struct buf key;
-    struct buf item;     /* PutItem only */
-    size_t size;         /* PutItem: new item size */
+    struct item_write w;
     int want_old;
     struct av *old;      /* set by apply when want_old and present */
 };
@@ -172,15 +179,14 @@ static int put_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     int rc;
 
     if (s->want_old) {
-        rc = engine_wtx_get(w, s->t->no, s->key.data, s->key.len, &p, &n);
+        rc = engine_wtx_get(w, s->t->no, s->w.key.data, s->w.key.len, &p, &n);
         if (rc < 0)
             return tm_error_set(err, rc, "reading the old item failed");
         if (rc == 1 && (rc = keep_old(r, p, n, &s->old)) != 0)
             return tm_error_set(err, rc, "decoding the old item failed");
     }
-    rc = engine_wtx_put(w, s->t, s->key.data, s->key.len, s->item.data,
-                        s->item.len, s->size);
-    return rc ? tm_error_set(err, rc, "writing the item failed") : 0;
+    rc = item_write_apply(w, &s->w);
+    return rc < 0 ? tm_error_set(err, rc, "writing the item failed") : 0;
 }
 
 static int write_finish(struct api_req *r)
@@ -188,8 +194,7 @@ static int write_finish(struct api_req *r)
     struct write_state *s = r->state;
     int rc = 0;
 
-    buf_free(&s->key);
-    buf_free(&s->item);
+    item_write_free(&s->w);
     if (r->op.rc < 0)
         return r->op.rc;
     rc |= buf_putc(&r->out, '{');
@@ -199,7 +204,9 @@ static int write_finish(struct api_req *r)
     }
     {
         size_t before = r->out.len;
-        rc |= write_consumed(r, s->t->name, write_units(s->size), &r->out);
+        rc |= write_consumed(r, s->t->name,
+                             write_units(s->w.is_delete ? 1024 : s->w.size),
+                             &r->out);
         /* write_consumed starts with a comma: drop it when first */
         if (!s->old && r->out.len > before) {
             memmove(r->out.data + before, r->out.data + before + 1,
@@ -209,17 +216,6 @@ static int write_finish(struct api_req *r)
     }
     rc |= buf_putc(&r->out, '}');
     return rc ? TM_ENOMEM : 0;
-}
-
-static struct write_state *new_write_state(struct api_req *r)
-{
-    struct write_state *s = arena_calloc(r->arena, 1, sizeof *s);
-
-    if (s == NULL)
-        return NULL;
-    buf_init(&s->key, 8192);
-    buf_init(&s->item, (size_t)ITEM_MAX_BYTES * 4);
-    return s;
 }
 
 static int start_write(struct api_req *r, struct write_state *s,
@@ -233,12 +229,68 @@ static int start_write(struct api_req *r, struct write_state *s,
     return API_PENDING;
 }
 
+int item_write_put(struct api_req *r, struct table *t, json_t *itemj,
+                   struct item_write *w)
+{
+    struct av item;
+    int rc;
+
+    memset(w, 0, sizeof *w);
+    buf_init(&w->key, 8192);
+    buf_init(&w->item, (size_t)ITEM_MAX_BYTES * 4);
+    w->t = t;
+    rc = item_from_json(r->arena, itemj, &item, &r->err);
+    if (rc == 0)
+        rc = key_from_item(&t->ks, &item, &w->key, &r->err);
+    if (rc == 0) {
+        w->size = item_size(&item);
+        if (w->size > ITEM_MAX_BYTES)
+            rc = tm_error_set(&r->err, TM_EVALIDATION,
+                              "Item size has exceeded the maximum allowed "
+                              "size");
+    }
+    if (rc == 0 && (rc = item_encode(&item, &w->item)) != 0)
+        rc = tm_error_set(&r->err, rc, "encoding the item failed");
+    if (rc)
+        item_write_free(w);
+    return rc;
+}
+
+int item_write_delete(struct api_req *r, struct table *t, json_t *keyj,
+                      struct item_write *w)
+{
+    int rc;
+
+    memset(w, 0, sizeof *w);
+    buf_init(&w->key, 8192);
+    buf_init(&w->item, 0);
+    w->t = t;
+    w->is_delete = 1;
+    rc = key_arg(r, t, keyj, &w->key);
+    if (rc)
+        item_write_free(w);
+    return rc;
+}
+
+void item_write_free(struct item_write *w)
+{
+    buf_free(&w->key);
+    buf_free(&w->item);
+}
+
+int item_write_apply(struct engine_wtx *wtx, const struct item_write *w)
+{
+    if (w->is_delete)
+        return engine_wtx_delete(wtx, w->t, w->key.data, w->key.len);
+    return engine_wtx_put(wtx, w->t, w->key.data, w->key.len, w->item.data,
+                          w->item.len, w->size);
+}
+
 int api_put_item(struct api_req *r)
 {
     struct verrs v;
     const char *name, *rv;
     json_t *itemj;
-    struct av item;
     struct write_state *s;
     int rc;
 
@@ -257,37 +309,14 @@ int api_put_item(struct api_req *r)
     if (rv && strcmp(rv, "NONE") != 0 && strcmp(rv, "ALL_OLD") != 0)
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "ReturnValues can only be ALL_OLD or NONE");
-    rc = item_from_json(r->arena, itemj, &item, &r->err);
-    if (rc)
-        return rc;
-    s = new_write_state(r);
+    s = arena_calloc(r->arena, 1, sizeof *s);
     if (s == NULL)
         return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
-    r->state = s;
-    r->finish = write_finish; /* frees the buffers on every path */
-    if ((rc = api_table_for_items(r, name, &s->t)))
-        goto fail;
-    rc = key_from_item(&s->t->ks, &item, &s->key, &r->err);
-    if (rc)
-        goto fail;
-    s->size = item_size(&item);
-    if (s->size > ITEM_MAX_BYTES) {
-        rc = tm_error_set(&r->err, TM_EVALIDATION,
-                          "Item size has exceeded the maximum allowed size");
-        goto fail;
-    }
-    rc = item_encode(&item, &s->item);
-    if (rc) {
-        rc = tm_error_set(&r->err, rc, "encoding the item failed");
-        goto fail;
-    }
+    if ((rc = api_table_for_items(r, name, &s->t)) ||
+        (rc = item_write_put(r, s->t, itemj, &s->w)))
+        return rc;
     s->want_old = rv && strcmp(rv, "ALL_OLD") == 0;
     return start_write(r, s, put_apply);
-fail:
-    buf_free(&s->key);
-    buf_free(&s->item);
-    r->finish = NULL;
-    return rc;
 }
 
 /* ---- DeleteItem -------------------------------------------------------- */
@@ -301,13 +330,13 @@ static int delete_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     int rc;
 
     if (s->want_old) {
-        rc = engine_wtx_get(w, s->t->no, s->key.data, s->key.len, &p, &n);
+        rc = engine_wtx_get(w, s->t->no, s->w.key.data, s->w.key.len, &p, &n);
         if (rc < 0)
             return tm_error_set(err, rc, "reading the old item failed");
         if (rc == 1 && (rc = keep_old(r, p, n, &s->old)) != 0)
             return tm_error_set(err, rc, "decoding the old item failed");
     }
-    rc = engine_wtx_delete(w, s->t, s->key.data, s->key.len);
+    rc = item_write_apply(w, &s->w);
     return rc < 0 ? tm_error_set(err, rc, "deleting the item failed") : 0;
 }
 
@@ -334,26 +363,17 @@ int api_delete_item(struct api_req *r)
     if (rv && strcmp(rv, "NONE") != 0 && strcmp(rv, "ALL_OLD") != 0)
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "ReturnValues can only be ALL_OLD or NONE");
-    s = new_write_state(r);
+    s = arena_calloc(r->arena, 1, sizeof *s);
     if (s == NULL)
         return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
     if ((rc = api_table_for_items(r, name, &s->t)) ||
-        (rc = key_arg(r, s->t, keyj, &s->key))) {
-        buf_free(&s->key);
+        (rc = item_write_delete(r, s->t, keyj, &s->w)))
         return rc;
-    }
-    s->size = 1024;
     s->want_old = rv && strcmp(rv, "ALL_OLD") == 0;
     return start_write(r, s, delete_apply);
 }
 
 /* ---- GetItem ----------------------------------------------------------- */
-
-/* A projection: the top-level attribute names to return, or none. */
-struct projection {
-    size_t n;
-    struct av_bytes *names;
-};
 
 static int add_name(struct api_req *r, struct projection *pj, const char *p,
                     size_t n)
@@ -367,18 +387,18 @@ static int add_name(struct api_req *r, struct projection *pj, const char *p,
     return 0;
 }
 
-static int parse_projection(struct api_req *r, struct projection *pj)
+int parse_projection(struct api_req *r, json_t *obj, struct projection *pj)
 {
     const char *expr;
-    json_t *names = json_object_get(r->body, "ExpressionAttributeNames");
+    json_t *names = json_object_get(obj, "ExpressionAttributeNames");
     json_t *atg;
     size_t len, i = 0, cap;
     int rc;
 
     pj->n = 0;
     pj->names = NULL;
-    if ((rc = req_string(r, r->body, "ProjectionExpression", &expr, &len)) ||
-        (rc = req_array(r, r->body, "AttributesToGet", &atg)))
+    if ((rc = req_string(r, obj, "ProjectionExpression", &expr, &len)) ||
+        (rc = req_array(r, obj, "AttributesToGet", &atg)))
         return rc;
     if (expr && atg)
         return tm_error_set(&r->err, TM_EVALIDATION,
@@ -398,9 +418,9 @@ static int parse_projection(struct api_req *r, struct projection *pj)
                                     "Unexpected value type in payload");
             add_name(r, pj, json_string_value(el), json_string_length(el));
         }
-        return check_expression_maps(r, 0);
+        return check_expression_maps_in(r, obj, 0);
     }
-    if ((rc = check_expression_maps(r, expr != NULL)))
+    if ((rc = check_expression_maps_in(r, obj, expr != NULL)))
         return rc;
     if (expr == NULL)
         return 0;
@@ -483,8 +503,7 @@ static int parse_projection(struct api_req *r, struct projection *pj)
 }
 
 /* The item restricted to the projection's names. */
-static void project(const struct projection *pj, struct av *item,
-                    struct arena *a)
+void project(const struct projection *pj, struct av *item, struct arena *a)
 {
     struct av_member *m;
     size_t k = 0;
@@ -530,7 +549,7 @@ int api_get_item(struct api_req *r)
         verrs_add(&v, "null", "key", "Member must not be null");
     if ((rc = table_and_finish_shape(r, &v, &name)))
         return rc;
-    if ((rc = parse_projection(r, &pj)))
+    if ((rc = parse_projection(r, r->body, &pj)))
         return rc;
     if ((rc = api_table_for_items(r, name, &t)))
         return rc;
