@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/api_int.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "engine/engine.h"
@@ -162,6 +163,12 @@ int main(int argc, char **argv)
     ctx.engine = engine;
     ctx.region = c.region;
     ctx.account = c.account;
+    ctx.tokens = txn_tokens_create();
+    if (ctx.tokens == NULL) {
+        fprintf(stderr, "tidemark: out of memory\n");
+        engine_close(engine);
+        return 1;
+    }
     ho.host = c.host;
     ho.port = c.port;
     if (http_start(&ho, &ctx, &http, &err) != 0) {
@@ -179,6 +186,7 @@ int main(int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(http, 10000);
     engine_close(engine);
+    txn_tokens_destroy(ctx.tokens);
     tm_info("stopped");
     return 0;
 }

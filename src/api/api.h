@@ -39,6 +39,14 @@ struct api_ctx {
     struct engine *engine;
     const char *region;     /* "us-east-1" */
     const char *account;    /* "000000000000" */
+    struct txn_tokens *tokens; /* TransactWriteItems idempotency */
+};
+
+/* Shape-constraint violations collected for one "N validation errors
+ * detected: ..." message (see verrs_* in api_int.h). */
+struct verrs {
+    int n;
+    struct buf msg;
 };
 
 struct api_req {
@@ -47,6 +55,11 @@ struct api_req {
     json_t *body;                       /* the parsed request, or NULL */
     struct buf out;                     /* response body */
     struct tm_error err;                /* the error response, if code < 0 */
+    struct verrs pre;                   /* violations found by model_check,
+                                           reported by the handler's
+                                           verrs_finish */
+    struct buf err_extra;               /* more members of the error body
+                                           (",\"Item\":{...}"), or empty */
     /* asynchronous part */
     struct engine_op op;
     int (*finish)(struct api_req *r);   /* after op, whatever its outcome:
@@ -75,8 +88,10 @@ void api_submit(struct api_req *r);
 /* After resume: build the response (or error) from the op's outcome. */
 void api_finish(struct api_req *r);
 
-/* Write the DynamoDB error body {"__type":...,"message":...} for r->err
- * into `out`. */
-int api_write_error(const struct tm_error *err, struct buf *out);
+/* Write the DynamoDB error body {"__type":...,"message":...} for `err`
+ * into `out`, with `extra` (raw JSON members each preceded by a comma, or
+ * NULL) before the closing brace. */
+int api_write_error(const struct tm_error *err, const struct buf *extra,
+                    struct buf *out);
 
 #endif

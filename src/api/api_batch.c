@@ -25,6 +25,21 @@
 #define BATCH_GET_MAX 100
 #define BATCH_GET_RESPONSE_MAX (16u * 1024 * 1024)
 
+/* A RequestItems key is a table name; one with a NUL inside would read
+ * as a shorter name through C strings.  Refuse it as an invalid name. */
+static int bad_table_key(struct api_req *r, const char *tname)
+{
+    if (strlen(tname) == json_object_iter_key_len(json_object_key_to_iter(
+                             tname)))
+        return 0;
+    return tm_error_set(&r->err, TM_EVALIDATION,
+                        "1 validation error detected: Value '%s' at "
+                        "'requestItems' failed to satisfy constraint: Map "
+                        "keys must satisfy constraint: [Member must satisfy "
+                        "regular expression pattern: [a-zA-Z0-9_.-]+]",
+                        tname);
+}
+
 static int dup_key(struct item_write *w, size_t n, const struct item_write *x)
 {
     for (size_t i = 0; i < n; i++)
@@ -129,6 +144,10 @@ int api_batch_write_item(struct api_req *r)
     check_return_consumed(r, &v);
     if (items) {
         json_object_foreach(items, tname, list) {
+            if (bad_table_key(r, tname)) {
+                buf_free(&v.msg);
+                return TM_EVALIDATION;
+            }
             if (!json_is_array(list)) {
                 buf_free(&v.msg);
                 return tm_error_set(&r->err, TM_ESERIALIZATION,
@@ -241,7 +260,7 @@ struct bg_table {
     const char *name;       /* as the request named it */
     json_t *req;            /* the KeysAndAttributes object */
     struct table *t;
-    struct projection pj;
+    struct expr_proj *pj;
     int consistent;
     size_t nkeys;
     struct buf *keys;       /* row keys */
@@ -272,6 +291,10 @@ int api_batch_get_item(struct api_req *r)
     if (items) {
         json_object_foreach(items, tname, ka) {
             json_t *keys;
+            if (bad_table_key(r, tname)) {
+                buf_free(&v.msg);
+                return TM_EVALIDATION;
+            }
             if (!json_is_object(ka)) {
                 buf_free(&v.msg);
                 return tm_error_set(&r->err, TM_ESERIALIZATION,
@@ -315,7 +338,7 @@ int api_batch_get_item(struct api_req *r)
         b->name = tname;
         b->req = ka;
         if ((rc = table_lookup(r, tname, &b->t)) ||
-            (rc = parse_projection(r, ka, &b->pj)) ||
+            (rc = api_projection(r, ka, &b->pj)) ||
             (rc = req_bool(r, ka, "ConsistentRead", &b->consistent,
                            &has_cr)))
             goto out;
@@ -386,7 +409,8 @@ int api_batch_get_item(struct api_req *r)
                                   "the stored item cannot be decoded");
                 goto out;
             }
-            project(&b->pj, &item, r->arena);
+            if ((rc = api_project(r, b->pj, &item)))
+                goto out;
             if (!first)
                 rc |= buf_putc(&r->out, ',');
             first = 0;

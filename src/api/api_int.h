@@ -21,11 +21,6 @@
  *    satisfy constraint: Member must have length greater than or equal
  *    to 3; Value ..."
  * A handler collects them in a `struct verrs` and fails once. */
-struct verrs {
-    int n;
-    struct buf msg;
-};
-
 void verrs_init(struct verrs *v);
 /* Add "Value <shown> at '<path>' failed to satisfy constraint: <what>".
  * `shown` is already formatted ("'ab'", "null", "5"). */
@@ -86,19 +81,59 @@ int item_write_apply(struct engine_wtx *wtx, const struct item_write *w);
 int key_arg(struct api_req *r, const struct table *t, json_t *keyj,
             struct buf *key);
 
-/* A projection: the top-level attribute names to return; names NULL means
- * the whole item.  parse_projection reads ProjectionExpression (or
- * AttributesToGet) and ExpressionAttributeNames from `obj`. */
-struct projection {
-    size_t n;
-    struct av_bytes *names;
-};
-int parse_projection(struct api_req *r, json_t *obj, struct projection *pj);
-void project(const struct projection *pj, struct av *item, struct arena *a);
+/* The projection of `obj` (ProjectionExpression with its
+ * ExpressionAttributeNames, or the legacy AttributesToGet), or NULL in *out
+ * for the whole item.  api_project applies it in place. */
+struct expr_proj;
+int api_projection(struct api_req *r, json_t *obj, struct expr_proj **out);
+int api_project(struct api_req *r, const struct expr_proj *p,
+                struct av *item);
 
 /* DynamoDB's capacity units for an item of `size` bytes. */
 double write_units(size_t size);
 double read_units(size_t size, int consistent);
+
+/* ---- conditional writes (api_update.c) ----------------------------------
+ * One write with its ConditionExpression, UpdateExpression and
+ * ReturnValues, shared by PutItem, DeleteItem, UpdateItem and the actions
+ * of TransactWriteItems. */
+struct expr_ctx;
+struct expr_cond;
+struct expr_update;
+
+struct cwrite {
+    struct item_write w;        /* the target row (and item for puts) */
+    struct expr_ctx *ec;
+    struct expr_cond *cond;     /* ConditionExpression, or NULL */
+    struct expr_update *upd;    /* UpdateExpression, or NULL */
+    struct av keymap;           /* the Key, for updates that create */
+    int is_update;              /* compute the new item from old + upd */
+    int check_only;             /* ConditionCheck: never writes */
+    int rv;                     /* ReturnValues (enum rv in api_update.c) */
+    int rv_fail_all_old;        /* ReturnValuesOnConditionCheckFailure */
+    struct av *old, *new_item;  /* set on the writer thread */
+};
+
+/* Parse the expressions of `obj` (ConditionExpression and the maps; the
+ * update text is passed in) into c. */
+int cwrite_parse(struct api_req *r, json_t *obj, struct cwrite *c,
+                 const char *update_text, size_t update_len);
+/* Inside apply(): read the old item, check the condition
+ * (TM_ECONDITION on failure, with the old item in r->err_extra when asked),
+ * compute the new item for updates.  Writes nothing. */
+int cwrite_prepare(struct engine_wtx *w, struct api_req *r, struct cwrite *c,
+                   struct tm_error *err);
+/* cwrite_prepare, then the write (unless check_only). */
+int cwrite_apply(struct engine_wtx *w, struct api_req *r, struct cwrite *c,
+                 struct tm_error *err);
+/* Append "Attributes":{...} for ReturnValues; *wrote tells whether it did. */
+int cwrite_write_return(struct api_req *r, struct cwrite *c, struct buf *o,
+                        int *wrote);
+
+/* TransactWriteItems' idempotency tokens (api_transact.c). */
+struct txn_tokens;
+struct txn_tokens *txn_tokens_create(void);
+void txn_tokens_destroy(struct txn_tokens *t);
 
 /* ---- responses ---------------------------------------------------------- */
 

@@ -1,16 +1,14 @@
 /*
- * api_item.c - PutItem, GetItem, DeleteItem.
+ * api_item.c - PutItem, GetItem, DeleteItem, and the pieces every item
+ * operation shares: validated item writes (struct item_write), key
+ * parsing, projections, capacity units.
  *
  * Request path: parse and validate on the HTTP thread (JSON -> item tree ->
- * binary encoding and row key); writes then run on the writer thread
- * (apply: read the old row if ReturnValues asks for it, write or delete),
- * and the response is formatted back on the HTTP thread (finish).  GetItem
- * never touches the writer: it reads an LMDB snapshot.
- *
- * Not yet here (they come with the expression language): condition
- * expressions and nested document paths in ProjectionExpression.  Requests
- * that use them get a ValidationException saying so, never a silent
- * unconditional write.
+ * binary encoding and row key); writes then run on the writer thread as
+ * conditional writes (api_update.c: read the old item, check the
+ * ConditionExpression, write), and the response is formatted back on the
+ * HTTP thread.  GetItem never touches the writer: it reads an LMDB
+ * snapshot.
  */
 #include "api/api_int.h"
 
@@ -19,83 +17,9 @@
 #include <string.h>
 
 #include "base/jsonw.h"
+#include "expr/expr.h"
 
 /* ---- shared pieces ----------------------------------------------------- */
-
-static int check_expression_maps_in(struct api_req *r, json_t *obj,
-                                    int has_expression);
-
-static int check_expression_maps(struct api_req *r, int has_expression)
-{
-    return check_expression_maps_in(r, r->body, has_expression);
-}
-
-static int check_return_values(struct api_req *r, struct verrs *v,
-                               const char **out)
-{
-    static const char *const all[] = {"NONE", "ALL_OLD", "UPDATED_OLD",
-                                      "ALL_NEW", "UPDATED_NEW", NULL};
-    int rc = req_string(r, r->body, "ReturnValues", out, NULL);
-
-    if (rc || *out == NULL)
-        return rc;
-    for (const char *const *a = all; *a; a++)
-        if (strcmp(*a, *out) == 0)
-            return 0;
-    {
-        char shown[80];
-        snprintf(shown, sizeof shown, "'%.60s'", *out);
-        verrs_add(v, shown, "returnValues",
-                  "Member must satisfy enum value set: [ALL_NEW, "
-                  "UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]");
-    }
-    return 0;
-}
-
-/* Conditions arrive with the expression language; refuse them plainly. */
-static int refuse_conditions(struct api_req *r)
-{
-    static const char *const fields[] = {"ConditionExpression", "Expected",
-                                         "ConditionalOperator", NULL};
-    for (const char *const *f = fields; *f; f++) {
-        json_t *j = json_object_get(r->body, *f);
-        if (j && !json_is_null(j))
-            return tm_error_set(&r->err, TM_EVALIDATION,
-                                "%s is not supported by this version of "
-                                "Tidemark",
-                                *f);
-    }
-    return 0;
-}
-
-/* ExpressionAttributeNames/Values need an expression that uses them. */
-static int check_expression_maps_in(struct api_req *r, json_t *obj,
-                                    int has_expression)
-{
-    json_t *names = json_object_get(obj, "ExpressionAttributeNames");
-    json_t *values = json_object_get(obj, "ExpressionAttributeValues");
-
-    if (names && !json_is_null(names) && !json_is_object(names))
-        return tm_error_set(&r->err, TM_ESERIALIZATION,
-                            "Unexpected value type in payload");
-    if (values && !json_is_null(values) && !json_is_object(values))
-        return tm_error_set(&r->err, TM_ESERIALIZATION,
-                            "Unexpected value type in payload");
-    if (!has_expression && names && json_object_size(names) > 0)
-        return tm_error_set(&r->err, TM_EVALIDATION,
-                            "ExpressionAttributeNames can only be specified "
-                            "when using expressions");
-    if (!has_expression && values && json_object_size(values) > 0)
-        return tm_error_set(&r->err, TM_EVALIDATION,
-                            "ExpressionAttributeValues can only be specified "
-                            "when using expressions");
-    if (values && json_object_size(values) > 0)
-        return tm_error_set(&r->err, TM_EVALIDATION,
-                            "Value provided in ExpressionAttributeValues "
-                            "unused in expressions: keys: {%s}",
-                            json_object_iter_key(json_object_iter(values)));
-    return 0;
-}
 
 double write_units(size_t size)
 {
@@ -121,112 +45,6 @@ int key_arg(struct api_req *r, const struct table *t, json_t *keyj,
     if (rc)
         return rc;
     return key_from_keymap(&t->ks, &keymap, key, &r->err);
-}
-
-/* Common first part of every item operation: TableName and shape checks
- * (the caller adds its own to `v` first). */
-static int table_and_finish_shape(struct api_req *r, struct verrs *v,
-                                  const char **name)
-{
-    int rc = req_string(r, r->body, "TableName", name, NULL);
-
-    if (rc) {
-        buf_free(&v->msg);
-        return rc;
-    }
-    if (*name == NULL || strncmp(*name, "arn:", 4) != 0)
-        check_table_name(v, *name, "tableName");
-    check_return_consumed(r, v);
-    rc = verrs_finish(v, r);
-    if (rc == 0 && *name && strncmp(*name, "arn:", 4) == 0) {
-        const char *p = strstr(*name, ":table/");
-        if (p)
-            *name = p + 7;
-    }
-    return rc;
-}
-
-/* Copy a borrowed old row into the arena and decode it. */
-static int keep_old(struct api_req *r, const uint8_t *p, size_t n,
-                    struct av **out)
-{
-    uint8_t *copy = arena_memdup(r->arena, p, n);
-    struct av *v = arena_alloc(r->arena, sizeof *v);
-
-    if (copy == NULL || v == NULL)
-        return TM_ENOMEM;
-    if (item_decode(r->arena, copy, n, v) != 0)
-        return TM_ECORRUPT;
-    *out = v;
-    return 0;
-}
-
-/* ---- PutItem ----------------------------------------------------------- */
-
-struct write_state {
-    struct table *t;
-    struct item_write w;
-    int want_old;
-    struct av *old;      /* set by apply when want_old and present */
-};
-
-static int put_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
-{
-    struct api_req *r = arg;
-    struct write_state *s = r->state;
-    const uint8_t *p;
-    size_t n;
-    int rc;
-
-    if (s->want_old) {
-        rc = engine_wtx_get(w, s->t->no, s->w.key.data, s->w.key.len, &p, &n);
-        if (rc < 0)
-            return tm_error_set(err, rc, "reading the old item failed");
-        if (rc == 1 && (rc = keep_old(r, p, n, &s->old)) != 0)
-            return tm_error_set(err, rc, "decoding the old item failed");
-    }
-    rc = item_write_apply(w, &s->w);
-    return rc < 0 ? tm_error_set(err, rc, "writing the item failed") : 0;
-}
-
-static int write_finish(struct api_req *r)
-{
-    struct write_state *s = r->state;
-    int rc = 0;
-
-    item_write_free(&s->w);
-    if (r->op.rc < 0)
-        return r->op.rc;
-    rc |= buf_putc(&r->out, '{');
-    if (s->old) {
-        rc |= json_put_raw(&r->out, "\"Attributes\":");
-        rc |= item_write_json(s->old, &r->out);
-    }
-    {
-        size_t before = r->out.len;
-        rc |= write_consumed(r, s->t->name,
-                             write_units(s->w.is_delete ? 1024 : s->w.size),
-                             &r->out);
-        /* write_consumed starts with a comma: drop it when first */
-        if (!s->old && r->out.len > before) {
-            memmove(r->out.data + before, r->out.data + before + 1,
-                    r->out.len - before - 1);
-            r->out.len--;
-        }
-    }
-    rc |= buf_putc(&r->out, '}');
-    return rc ? TM_ENOMEM : 0;
-}
-
-static int start_write(struct api_req *r, struct write_state *s,
-                       int (*apply)(struct engine_wtx *, void *,
-                                    struct tm_error *))
-{
-    r->state = s;
-    r->op.apply = apply;
-    r->op.arg = r;
-    r->finish = write_finish;
-    return API_PENDING;
 }
 
 int item_write_put(struct api_req *r, struct table *t, json_t *itemj,
@@ -286,244 +104,195 @@ int item_write_apply(struct engine_wtx *wtx, const struct item_write *w)
                           w->item.len, w->size);
 }
 
-int api_put_item(struct api_req *r)
+/* ---- projections --------------------------------------------------------- */
+
+int api_projection(struct api_req *r, json_t *obj, struct expr_proj **out)
 {
-    struct verrs v;
-    const char *name, *rv;
-    json_t *itemj;
-    struct write_state *s;
+    const char *text;
+    size_t len;
+    json_t *atg, *names, *values, *made = NULL;
+    struct expr_ctx *ec;
+    struct buf b;
     int rc;
 
-    verrs_init(&v);
-    if ((rc = req_object(r, r->body, "Item", &itemj)) ||
-        (rc = check_return_values(r, &v, &rv))) {
-        buf_free(&v.msg);
+    *out = NULL;
+    if ((rc = req_string(r, obj, "ProjectionExpression", &text, &len)) ||
+        (rc = req_array(r, obj, "AttributesToGet", &atg)) ||
+        (rc = req_object(r, obj, "ExpressionAttributeNames", &names)) ||
+        (rc = req_object(r, obj, "ExpressionAttributeValues", &values)))
         return rc;
-    }
-    if (itemj == NULL)
-        verrs_add(&v, "null", "item", "Member must not be null");
-    if ((rc = table_and_finish_shape(r, &v, &name)))
-        return rc;
-    if ((rc = refuse_conditions(r)) || (rc = check_expression_maps(r, 0)))
-        return rc;
-    if (rv && strcmp(rv, "NONE") != 0 && strcmp(rv, "ALL_OLD") != 0)
-        return tm_error_set(&r->err, TM_EVALIDATION,
-                            "ReturnValues can only be ALL_OLD or NONE");
-    s = arena_calloc(r->arena, 1, sizeof *s);
-    if (s == NULL)
-        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
-    if ((rc = api_table_for_items(r, name, &s->t)) ||
-        (rc = item_write_put(r, s->t, itemj, &s->w)))
-        return rc;
-    s->want_old = rv && strcmp(rv, "ALL_OLD") == 0;
-    return start_write(r, s, put_apply);
-}
-
-/* ---- DeleteItem -------------------------------------------------------- */
-
-static int delete_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
-{
-    struct api_req *r = arg;
-    struct write_state *s = r->state;
-    const uint8_t *p;
-    size_t n;
-    int rc;
-
-    if (s->want_old) {
-        rc = engine_wtx_get(w, s->t->no, s->w.key.data, s->w.key.len, &p, &n);
-        if (rc < 0)
-            return tm_error_set(err, rc, "reading the old item failed");
-        if (rc == 1 && (rc = keep_old(r, p, n, &s->old)) != 0)
-            return tm_error_set(err, rc, "decoding the old item failed");
-    }
-    rc = item_write_apply(w, &s->w);
-    return rc < 0 ? tm_error_set(err, rc, "deleting the item failed") : 0;
-}
-
-int api_delete_item(struct api_req *r)
-{
-    struct verrs v;
-    const char *name, *rv;
-    json_t *keyj;
-    struct write_state *s;
-    int rc;
-
-    verrs_init(&v);
-    if ((rc = req_object(r, r->body, "Key", &keyj)) ||
-        (rc = check_return_values(r, &v, &rv))) {
-        buf_free(&v.msg);
-        return rc;
-    }
-    if (keyj == NULL)
-        verrs_add(&v, "null", "key", "Member must not be null");
-    if ((rc = table_and_finish_shape(r, &v, &name)))
-        return rc;
-    if ((rc = refuse_conditions(r)) || (rc = check_expression_maps(r, 0)))
-        return rc;
-    if (rv && strcmp(rv, "NONE") != 0 && strcmp(rv, "ALL_OLD") != 0)
-        return tm_error_set(&r->err, TM_EVALIDATION,
-                            "ReturnValues can only be ALL_OLD or NONE");
-    s = arena_calloc(r->arena, 1, sizeof *s);
-    if (s == NULL)
-        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
-    if ((rc = api_table_for_items(r, name, &s->t)) ||
-        (rc = item_write_delete(r, s->t, keyj, &s->w)))
-        return rc;
-    s->want_old = rv && strcmp(rv, "ALL_OLD") == 0;
-    return start_write(r, s, delete_apply);
-}
-
-/* ---- GetItem ----------------------------------------------------------- */
-
-static int add_name(struct api_req *r, struct projection *pj, const char *p,
-                    size_t n)
-{
-    for (size_t i = 0; i < pj->n; i++)
-        if (pj->names[i].n == n && memcmp(pj->names[i].p, p, n) == 0)
-            return 0; /* repeated paths are allowed when identical */
-    pj->names[pj->n].p = (const uint8_t *)p;
-    pj->names[pj->n].n = n;
-    pj->n++;
-    return 0;
-}
-
-int parse_projection(struct api_req *r, json_t *obj, struct projection *pj)
-{
-    const char *expr;
-    json_t *names = json_object_get(obj, "ExpressionAttributeNames");
-    json_t *atg;
-    size_t len, i = 0, cap;
-    int rc;
-
-    pj->n = 0;
-    pj->names = NULL;
-    if ((rc = req_string(r, obj, "ProjectionExpression", &expr, &len)) ||
-        (rc = req_array(r, obj, "AttributesToGet", &atg)))
-        return rc;
-    if (expr && atg)
+    if (atg && (text || names))
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "Can not use both expression and non-expression "
                             "parameters in the same request: Non-expression "
                             "parameters: {AttributesToGet} Expression "
-                            "parameters: {ProjectionExpression}");
+                            "parameters: {%s}",
+                            text ? "ProjectionExpression"
+                                 : "ExpressionAttributeNames");
+    if (text == NULL && atg == NULL) {
+        if (names && json_object_size(names) > 0)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "ExpressionAttributeNames can only be "
+                                "specified when using expressions");
+    }
+    if (values && json_object_size(values) > 0)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "ExpressionAttributeValues can only be specified "
+                            "when using expressions: ProjectionExpression "
+                            "can not use ExpressionAttributeValues");
+    buf_init(&b, 1 << 20);
     if (atg) {
+        /* legacy AttributesToGet: the same projection, by placeholders */
+        size_t i;
         json_t *el;
-        pj->names = arena_calloc(r->arena, json_array_size(atg) + 1,
-                                 sizeof *pj->names);
-        if (pj->names == NULL)
-            return TM_ENOMEM;
+        made = json_object();
+        if (made == NULL) {
+            rc = tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+            goto out;
+        }
         json_array_foreach(atg, i, el) {
-            if (!json_is_string(el))
-                return tm_error_set(&r->err, TM_ESERIALIZATION,
-                                    "Unexpected value type in payload");
-            add_name(r, pj, json_string_value(el), json_string_length(el));
+            char ph[32];
+            if (!json_is_string(el)) {
+                rc = tm_error_set(&r->err, TM_ESERIALIZATION,
+                                  "Unexpected value type in payload");
+                goto out;
+            }
+            /* repeated names are allowed and mean one attribute */
+            int seen = 0;
+            for (size_t k = 0; k < i; k++)
+                seen |= json_equal(json_array_get(atg, k), el);
+            if (seen)
+                continue;
+            snprintf(ph, sizeof ph, "#a%zu", i);
+            json_object_set(made, ph, el);
+            buf_printf(&b, "%s%s", b.len ? "," : "", ph);
         }
-        return check_expression_maps_in(r, obj, 0);
+        names = made;
+        text = (const char *)b.data;
+        len = b.len;
     }
-    if ((rc = check_expression_maps_in(r, obj, expr != NULL)))
-        return rc;
-    if (expr == NULL)
+    if ((rc = expr_ctx_init(&ec, r->arena, names, NULL, &r->err)))
+        goto out;
+    if (text && len && (rc = expr_parse_projection(ec, text, len, out,
+                                                   &r->err)))
+        goto out;
+    rc = expr_ctx_finish(ec, &r->err);
+out:
+    buf_free(&b);
+    json_decref(made);
+    return rc;
+}
+
+int api_project(struct api_req *r, const struct expr_proj *p, struct av *item)
+{
+    struct av out;
+
+    if (p == NULL)
         return 0;
-    cap = 1;
-    for (size_t k = 0; k < len; k++)
-        cap += expr[k] == ',';
-    pj->names = arena_calloc(r->arena, cap + 1, sizeof *pj->names);
-    if (pj->names == NULL)
-        return TM_ENOMEM;
-    /* Track which names were used, to report unused ones as DynamoDB. */
-    {
-        size_t nnames = names ? json_object_size(names) : 0;
-        const char **used = arena_calloc(r->arena, nnames + 1,
-                                         sizeof *used);
-        size_t nused = 0;
-        if (used == NULL)
-            return TM_ENOMEM;
-        while (i <= len) {
-            size_t s = i, e;
-            while (i < len && expr[i] != ',')
-                i++;
-            e = i;
-            while (s < e && (expr[s] == ' ' || expr[s] == '\t' ||
-                             expr[s] == '\n'))
-                s++;
-            while (e > s && (expr[e - 1] == ' ' || expr[e - 1] == '\t' ||
-                             expr[e - 1] == '\n'))
-                e--;
-            if (s == e)
-                return tm_error_set(&r->err, TM_EVALIDATION,
-                                    "Invalid ProjectionExpression: Syntax "
-                                    "error; token: \",\", near: \"%.*s\"",
-                                    (int)(len > 40 ? 40 : len), expr);
-            for (size_t k = s; k < e; k++)
-                if (expr[k] == '.' || expr[k] == '[' || expr[k] == ' ')
-                    return tm_error_set(&r->err, TM_EVALIDATION,
-                                        "Invalid ProjectionExpression: nested "
-                                        "document paths are not supported by"
-                                        " this version of Tidemark");
-            if (expr[s] == '#') {
-                char *ph = arena_strndup(r->arena, expr + s, e - s);
-                json_t *nm = names ? json_object_get(names, ph) : NULL;
-                if (ph == NULL)
-                    return TM_ENOMEM;
-                if (nm == NULL)
-                    return tm_error_set(&r->err, TM_EVALIDATION,
-                                        "Invalid ProjectionExpression: An "
-                                        "expression attribute name used in "
-                                        "the document path is not defined; "
-                                        "attribute name: %s",
-                                        ph);
-                if (!json_is_string(nm))
-                    return tm_error_set(&r->err, TM_ESERIALIZATION,
-                                        "Unexpected value type in payload");
-                add_name(r, pj, json_string_value(nm),
-                         json_string_length(nm));
-                used[nused++] = ph;
-            } else {
-                add_name(r, pj, expr + s, e - s);
-            }
-            i++;
-        }
-        if (names) {
-            const char *k;
-            json_t *val;
-            json_object_foreach(names, k, val) {
-                int found = 0;
-                for (size_t u = 0; u < nused; u++)
-                    found |= strcmp(used[u], k) == 0;
-                if (!found)
-                    return tm_error_set(&r->err, TM_EVALIDATION,
-                                        "Value provided in "
-                                        "ExpressionAttributeNames unused in "
-                                        "expressions: keys: {%s}",
-                                        k);
-            }
-        }
-    }
+    if (expr_project(p, item, r->arena, &out) != 0)
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+    *item = out;
     return 0;
 }
 
-/* The item restricted to the projection's names. */
-void project(const struct projection *pj, struct av *item, struct arena *a)
-{
-    struct av_member *m;
-    size_t k = 0;
+/* ---- PutItem and DeleteItem ---------------------------------------------- */
 
-    if (pj->names == NULL)
-        return;
-    m = arena_calloc(a, item->u.m.n + 1, sizeof *m);
-    if (m == NULL)
-        return;
-    for (size_t i = 0; i < item->u.m.n; i++)
-        for (size_t j = 0; j < pj->n; j++)
-            if (item->u.m.v[i].name.n == pj->names[j].n &&
-                memcmp(item->u.m.v[i].name.p, pj->names[j].p,
-                       pj->names[j].n) == 0) {
-                m[k++] = item->u.m.v[i];
-                break;
-            }
-    item->u.m.v = m;
-    item->u.m.n = k;
+struct write_state {
+    struct cwrite c;
+};
+
+static int write_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
+{
+    struct api_req *r = arg;
+    struct write_state *s = r->state;
+    return cwrite_apply(w, r, &s->c, err);
 }
+
+static int write_finish(struct api_req *r)
+{
+    struct write_state *s = r->state;
+    int rc = 0, wrote = 0;
+
+    item_write_free(&s->c.w);
+    if (r->op.rc < 0)
+        return r->op.rc;
+    rc |= buf_putc(&r->out, '{');
+    rc |= cwrite_write_return(r, &s->c, &r->out, &wrote);
+    {
+        size_t before = r->out.len;
+        rc |= write_consumed(r, s->c.w.t->name,
+                             write_units(s->c.w.is_delete ? 1024
+                                                          : s->c.w.size),
+                             &r->out);
+        /* write_consumed starts with a comma: drop it when first */
+        if (!wrote && r->out.len > before) {
+            memmove(r->out.data + before, r->out.data + before + 1,
+                    r->out.len - before - 1);
+            r->out.len--;
+        }
+    }
+    rc |= buf_putc(&r->out, '}');
+    return rc ? TM_ENOMEM : 0;
+}
+
+/* PutItem and DeleteItem differ in their payload member only. */
+static int put_or_delete(struct api_req *r, int is_delete)
+{
+    struct verrs v;
+    const char *name, *rv, *rvf;
+    json_t *payload;
+    struct write_state *s;
+    struct table *t;
+    int rc;
+
+    verrs_init(&v);
+    if ((rc = req_object(r, r->body, is_delete ? "Key" : "Item", &payload)) ||
+        (rc = req_string(r, r->body, "TableName", &name, NULL)) ||
+        (rc = req_string(r, r->body, "ReturnValues", &rv, NULL)) ||
+        (rc = req_string(r, r->body, "ReturnValuesOnConditionCheckFailure",
+                         &rvf, NULL))) {
+        buf_free(&v.msg);
+        return rc;
+    }
+    if (payload == NULL)
+        verrs_add(&v, "null", is_delete ? "key" : "item",
+                  "Member must not be null");
+    if (name == NULL || strncmp(name, "arn:", 4) != 0)
+        check_table_name(&v, name, "tableName");
+    /* enum values: checked against the model (model.c) */
+    if ((rc = verrs_finish(&v, r)))
+        return rc;
+    if (strncmp(name, "arn:", 4) == 0 && strstr(name, ":table/"))
+        name = strstr(name, ":table/") + 7;
+    if (rv && strcmp(rv, "NONE") != 0 && strcmp(rv, "ALL_OLD") != 0 &&
+        (is_delete || strcmp(rv, "ALL_NEW") == 0 ||
+         strcmp(rv, "UPDATED_OLD") == 0 || strcmp(rv, "UPDATED_NEW") == 0))
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "ReturnValues can only be ALL_OLD or NONE");
+    s = arena_calloc(r->arena, 1, sizeof *s);
+    if (s == NULL)
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+    s->c.rv = rv && strcmp(rv, "ALL_OLD") == 0 ? 1 : 0;
+    s->c.rv_fail_all_old = rvf && strcmp(rvf, "ALL_OLD") == 0;
+    if ((rc = cwrite_parse(r, r->body, &s->c, NULL, 0)) ||
+        (rc = api_table_for_items(r, name, &t)))
+        return rc;
+    rc = is_delete ? item_write_delete(r, t, payload, &s->c.w)
+                   : item_write_put(r, t, payload, &s->c.w);
+    if (rc)
+        return rc;
+    r->state = s;
+    r->op.apply = write_apply;
+    r->op.arg = r;
+    r->finish = write_finish;
+    return API_PENDING;
+}
+
+int api_put_item(struct api_req *r) { return put_or_delete(r, 0); }
+
+int api_delete_item(struct api_req *r) { return put_or_delete(r, 1); }
+
+/* ---- GetItem ----------------------------------------------------------- */
 
 int api_get_item(struct api_req *r)
 {
@@ -532,7 +301,7 @@ int api_get_item(struct api_req *r)
     json_t *keyj;
     struct table *t;
     struct buf key;
-    struct projection pj;
+    struct expr_proj *proj;
     struct engine_rtx *rtx = NULL;
     const uint8_t *p = NULL;
     size_t n = 0;
@@ -541,15 +310,21 @@ int api_get_item(struct api_req *r)
 
     verrs_init(&v);
     if ((rc = req_object(r, r->body, "Key", &keyj)) ||
+        (rc = req_string(r, r->body, "TableName", &name, NULL)) ||
         (rc = req_bool(r, r->body, "ConsistentRead", &consistent, &has_cr))) {
         buf_free(&v.msg);
         return rc;
     }
     if (keyj == NULL)
         verrs_add(&v, "null", "key", "Member must not be null");
-    if ((rc = table_and_finish_shape(r, &v, &name)))
+    if (name == NULL || strncmp(name, "arn:", 4) != 0)
+        check_table_name(&v, name, "tableName");
+    check_return_consumed(r, &v);
+    if ((rc = verrs_finish(&v, r)))
         return rc;
-    if ((rc = parse_projection(r, r->body, &pj)))
+    if (strncmp(name, "arn:", 4) == 0 && strstr(name, ":table/"))
+        name = strstr(name, ":table/") + 7;
+    if ((rc = api_projection(r, r->body, &proj)))
         return rc;
     if ((rc = api_table_for_items(r, name, &t)))
         return rc;
@@ -573,7 +348,8 @@ int api_get_item(struct api_req *r)
                               "the stored item cannot be decoded");
             goto out;
         }
-        project(&pj, &item, r->arena);
+        if ((rc = api_project(r, proj, &item)))
+            goto out;
         rc |= json_put_raw(&r->out, "\"Item\":");
         rc |= item_write_json(&item, &r->out);
         rc |= write_consumed(r, t->name, read_units(n, consistent), &r->out);
@@ -588,7 +364,7 @@ int api_get_item(struct api_req *r)
     }
     rc |= buf_putc(&r->out, '}');
     if (rc)
-        rc = TM_ENOMEM;
+        rc = tm_error_set(&r->err, TM_ENOMEM, "out of memory");
 out:
     engine_read_end(rtx);
     buf_free(&key);

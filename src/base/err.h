@@ -31,6 +31,9 @@
     XX(ELIMIT, TM_NS_DDB, "LimitExceededException", 400)                     \
     XX(ETHROTTLE, TM_NS_DDB, "ThrottlingException", 400)                     \
     XX(ETOOLARGE, TM_NS_DDB, "RequestEntityTooLarge", 413)                   \
+    XX(ETXCANCELED, TM_NS_DDB, "TransactionCanceledException", 400)          \
+    XX(ETXINPROGRESS, TM_NS_DDB, "TransactionInProgressException", 400)      \
+    XX(EIDEMPOTENT, TM_NS_DDB, "IdempotentParameterMismatchException", 400)  \
     XX(EACCESS, TM_NS_CORESVC, "AccessDeniedException", 400)                 \
     XX(EINTERNAL, TM_NS_DDB, "InternalServerError", 500)                     \
     XX(ENOMEM, TM_NS_DDB, "InternalServerError", 500)                        \

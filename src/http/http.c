@@ -67,7 +67,7 @@ struct http_server {
     pthread_mutex_t pool_lock;
     struct hreq *pool;
     size_t pool_n;
-    _Atomic long active;
+    _Atomic long inflight;  /* handed to the engine, not yet answered */
 };
 
 /* ---- the hreq pool ----------------------------------------------------- */
@@ -98,7 +98,6 @@ static struct hreq *hreq_get(struct http_server *s)
     h->state = H_READING;
     h->too_large = 0;
     h->srv = s;
-    atomic_fetch_add(&s->active, 1);
     return h;
 }
 
@@ -106,7 +105,6 @@ static void hreq_put(struct http_server *s, struct hreq *h)
 {
     api_req_clear(&h->api);
     arena_reset(h->arena);
-    atomic_fetch_sub(&s->active, 1);
     pthread_mutex_lock(&s->pool_lock);
     if (s->pool_n < POOL_MAX) {
         buf_reset(&h->body);
@@ -186,7 +184,7 @@ static enum MHD_Result reply_api(struct MHD_Connection *c, struct hreq *h)
         if (status >= 500)
             tm_errorf("request failed: %s: %s", tm_strerror(r->err.code),
                       r->err.msg);
-        if (api_write_error(&r->err, &r->out) != 0)
+        if (api_write_error(&r->err, &r->err_extra, &r->out) != 0)
             return MHD_NO;
     }
     data = buf_take(&r->out, &len);
@@ -204,7 +202,7 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, int code,
 
     tm_error_set(&err, code, "%s", msg);
     buf_init(&b, 4096);
-    if (api_write_error(&err, &b) != 0) {
+    if (api_write_error(&err, NULL, &b) != 0) {
         buf_free(&b);
         return MHD_NO;
     }
@@ -292,12 +290,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (rc == API_PENDING) {
             h->state = H_PENDING;
             h->api.resume = on_resume;
+            atomic_fetch_add(&s->inflight, 1);
             MHD_suspend_connection(c);
             api_submit(&h->api);
             return MHD_YES;
         }
         return reply_api(c, h);
     case H_PENDING:
+        atomic_fetch_sub(&s->inflight, 1);
         api_finish(&h->api);
         return reply_api(c, h);
     case H_DONE:
@@ -415,7 +415,9 @@ void http_stop(struct http_server *s, unsigned wait_ms)
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
     until = clock_mono_ns() + (uint64_t)wait_ms * 1000000u;
-    while (atomic_load(&s->active) > 0 && clock_mono_ns() < until) {
+    /* Requests still uploading are not waited for: they are cut off with
+     * their connection. Requests the engine is working on are answered. */
+    while (atomic_load(&s->inflight) > 0 && clock_mono_ns() < until) {
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
