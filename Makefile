@@ -33,15 +33,24 @@ DRV_SRC  := $(wildcard tests/unit/drv_*.c)
 DRV_BIN  := $(DRV_SRC:tests/unit/%.c=build/tests/%)
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
+# libFuzzer targets (tests/fuzz/fuzz_<x>.c), built with clang.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FOBJS    := $(LIB_SRCS:src/%.c=build/fuzzobj/%.o)
+FUZZFLAGS:= -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror \
+            -Wno-unused-parameter -Isrc -fno-omit-frame-pointer \
+            -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 300
 
 # Debian packages: build, test, bench.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
              liblmdb-dev libzstd-dev libxxhash-dev libssl-dev
-DEB_TEST  := python3-boto3 python3-pytest awscli
+DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev \
+             nodejs npm
 DEB_BENCH := wrk nginx-light nodejs npm
 
-.PHONY: all run test unit unit-asan integration deps deps-test deps-bench \
-        bench clean
+.PHONY: all run test unit unit-asan fuzz-build fuzz integration deps \
+        deps-test deps-bench bench clean
 
 all: build/tidemark
 
@@ -72,6 +81,16 @@ build/tests-asan/%: tests/unit/%.c $(AOBJS)
 	@$(if $(Q),echo "  LINK    $@",true)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -o $@ $< $(AOBJS) $(LDLIBS)
 
+build/fuzzobj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-FUZZ $<",true)
+	$(Q)clang $(FUZZFLAGS) -fsanitize=fuzzer-no-link -DTM_VERSION='"$(VERSION)"' -c $< -o $@
+
+build/fuzz/%: tests/fuzz/%.c $(FOBJS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)clang $(FUZZFLAGS) -fsanitize=fuzzer -o $@ $< $(FOBJS) $(LDLIBS)
+
 # Install what is missing, and only that (apt-get update once if needed).
 define deb_install
 	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
@@ -99,9 +118,16 @@ run: deps
 
 unit: $(UNIT_BIN) $(DRV_BIN)
 unit-asan: $(UNIT_ASAN)
+fuzz-build: $(FUZZ_BIN)
+
+# Each fuzz target for FUZZ_SECONDS (default 300) from its committed seed
+# corpus; new inputs go to build/fuzz-corpus/, findings to build/fuzz-crash/.
+fuzz: deps-test
+	$(MAKE) fuzz-build
+	TIDEMARK_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/run.py --fuzz-only
 
 test: deps-test
-	$(MAKE) build/tidemark unit unit-asan
+	$(MAKE) build/tidemark unit unit-asan fuzz-build
 	/usr/bin/python3 tests/run.py
 
 bench: deps-bench

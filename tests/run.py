@@ -2,13 +2,17 @@
 """Run every test of `make test` and end with one summary line.
 
 Order: the C unit tests (build/tests/test_*), the same under AddressSanitizer
-and UBSan (build/tests-asan/test_*), then pytest over tests/unit (oracles),
-tests/integration and tests/crash.  Each C test binary prints
+and UBSan (build/tests-asan/test_*), a short run of each libFuzzer target
+(build/fuzz/fuzz_*, from its seed corpus in tests/fuzz/corpus/), then pytest
+over tests/unit (oracles), tests/integration and tests/crash, then the
+JavaScript SDK tests (tests/js, node --test).  Each C test binary prints
 "<file>: N passed, N failed"; pytest prints its own summary.  The last line
 is the total, in the form CI reads: "N passed, N failed".
 
 Run from the repository root (make test does).  Environment:
   TIDEMARK_PYTEST_ARGS   extra arguments for pytest (e.g. "-k crash -x")
+  TIDEMARK_FUZZ_SECONDS  seconds per fuzz target (default 10; make fuzz: 300)
+  --fuzz-only            run only the fuzz targets
 """
 import glob
 import os
@@ -41,6 +45,63 @@ def run_c_tests(pattern, label):
     return passed, failed
 
 
+def run_fuzz():
+    """Each target from its seed corpus for a while: 1 test per target."""
+    seconds = int(os.environ.get("TIDEMARK_FUZZ_SECONDS", "10"))
+    passed = failed = 0
+    for exe in sorted(glob.glob(os.path.join(ROOT, "build/fuzz/fuzz_*"))):
+        name = os.path.basename(exe)
+        seeds = os.path.join(ROOT, "tests/fuzz/corpus", name)
+        work = os.path.join(ROOT, "build/fuzz-corpus", name)
+        crash = os.path.join(ROOT, "build/fuzz-crash", name) + os.sep
+        os.makedirs(work, exist_ok=True)
+        os.makedirs(crash, exist_ok=True)
+        print(f"== fuzz: {name} for {seconds} s", flush=True)
+        proc = subprocess.run(
+            [exe, f"-max_total_time={seconds}", "-print_final_stats=1",
+             f"-artifact_prefix={crash}", "-rss_limit_mb=2048", work, seeds],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        lines = proc.stdout.splitlines()
+        runs = [l for l in lines if "stat::number_of_executed_units" in l]
+        if proc.returncode == 0:
+            passed += 1
+            print(f"{name}: ok, {runs[-1].split(':')[-1].strip() if runs else '?'}"
+                  " inputs, no finding")
+        else:
+            failed += 1
+            sys.stdout.write("\n".join(lines[-40:]) + "\n")
+            print(f"{name}: FINDING (exit {proc.returncode}); input saved "
+                  f"under {os.path.relpath(crash, ROOT)}")
+    return passed, failed
+
+
+def run_js():
+    """The AWS SDK for JavaScript v3 tests, if present."""
+    jsdir = os.path.join(ROOT, "tests/js")
+    if not os.path.exists(os.path.join(jsdir, "package-lock.json")):
+        return 0, 0
+    if not os.path.isdir(os.path.join(jsdir, "node_modules")):
+        print("== npm ci (tests/js)", flush=True)
+        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                              cwd=jsdir)
+        if proc.returncode != 0:
+            print("npm ci failed in tests/js")
+            return 0, 1
+    print("== node --test (tests/js)", flush=True)
+    proc = subprocess.run(["node", "--test", "test/"], cwd=jsdir,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    sys.stdout.write(proc.stdout)
+    p = re.findall(r"^# pass (\d+)", proc.stdout, re.M)
+    f = re.findall(r"^# fail (\d+)", proc.stdout, re.M)
+    passed = int(p[-1]) if p else 0
+    failed = int(f[-1]) if f else 0
+    if proc.returncode != 0 and failed == 0:
+        failed = 1
+    return passed, failed
+
+
 def run_pytest():
     dirs = [d for d in ("tests/unit", "tests/integration", "tests/crash")
             if glob.glob(os.path.join(ROOT, d, "test_*.py"))]
@@ -68,14 +129,15 @@ def run_pytest():
 
 def main():
     total_p = total_f = 0
-    for pattern, label in (("build/tests/test_*", "unit"),
-                           ("build/tests-asan/test_*", "unit+asan")):
-        p, f = run_c_tests(pattern, label)
+    steps = [run_fuzz]
+    if "--fuzz-only" not in sys.argv:
+        steps = [lambda: run_c_tests("build/tests/test_*", "unit"),
+                 lambda: run_c_tests("build/tests-asan/test_*", "unit+asan"),
+                 run_fuzz, run_pytest, run_js]
+    for step in steps:
+        p, f = step()
         total_p += p
         total_f += f
-    p, f = run_pytest()
-    total_p += p
-    total_f += f
     print(f"{total_p} passed, {total_f} failed")
     return 1 if total_f else 0
 

@@ -10,7 +10,8 @@
  * A value is one type byte (enum av_type: 1 S, 2 N, 3 B, 4 BOOL, 5 NULL,
  * 6 M, 7 L, 8 SS, 9 NS, 10 BS; other values are reserved) followed by a
  * body.  `varint` is unsigned LEB128 (7 bits per byte, low group first,
- * high bit set on every byte but the last), at most 10 bytes.
+ * high bit set on every byte but the last), at most 10 bytes, in its
+ * minimal form (decoders refuse a trailing 0x00 group).
  *
  *   value  := type:u8 body
  *   S, B   := len:varint bytes[len]               (S is UTF-8; B is raw)
@@ -272,9 +273,18 @@ struct rd {
     const uint8_t *p, *end;
 };
 
+/* A varint, in its one minimal form: a last byte of 0 after others is a
+ * non-minimal encoding of a smaller value, and is refused so that every
+ * value has exactly one encoding (the fuzz target checks this). */
 static int get_varint(struct rd *r, uint64_t *v)
 {
-    return buf_get_varint(&r->p, r->end, v) ? TM_ECORRUPT : 0;
+    const uint8_t *start = r->p;
+
+    if (buf_get_varint(&r->p, r->end, v))
+        return TM_ECORRUPT;
+    if (r->p - start > 1 && r->p[-1] == 0)
+        return TM_ECORRUPT;
+    return 0;
 }
 
 /* A count of elements that each need at least `min` bytes. */

@@ -1206,8 +1206,23 @@ static void test_type_names(void)
     ASSERT_STR_EQ(av_type_name((enum av_type)0), "?");
 }
 
+/* Regression (fuzz_item_decode): a non-minimal varint ("ff 00" for 127)
+ * was accepted, giving one value two encodings. */
+static void test_decode_refuses_nonminimal_varint(void)
+{
+    static const uint8_t bad[] = {0x02, 0xff, 0x00, 0xff, 0xff, 0x02};
+    static const uint8_t bad_len[] = {0x01, 0x81, 0x00, 'x'};
+    struct arena *a = arena_create(4096, 1 << 20);
+    struct av v;
+
+    ASSERT_EQ(item_decode(a, bad, sizeof bad, &v), TM_ECORRUPT);
+    ASSERT_EQ(item_decode(a, bad_len, sizeof bad_len, &v), TM_ECORRUPT);
+    arena_destroy(a);
+}
+
 int main(void)
 {
+    RUN(test_decode_refuses_nonminimal_varint);
     RUN(test_base64_vectors);
     RUN(test_base64_strict);
     RUN(test_base64_random);
