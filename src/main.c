@@ -24,6 +24,7 @@
 #include "base/version.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "index/index.h"
 
 struct config {
     const char *host;
@@ -176,6 +177,8 @@ int main(int argc, char **argv)
         engine_close(engine);
         return 1;
     }
+    if (index_backfill_resume_all(engine) != 0)
+        tm_warn("could not resume index backfills");
     tm_info("tidemark %s listening on http://%s%s%s:%d (data %s, sync %s)",
             TM_VERSION, strchr(c.host, ':') ? "[" : "", c.host,
             strchr(c.host, ':') ? "]" : "", http_port(http), c.data,
@@ -185,6 +188,7 @@ int main(int argc, char **argv)
     tm_info("%s received: finishing requests in flight",
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(http, 10000);
+    index_backfill_join();
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
     tm_info("stopped");

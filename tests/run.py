@@ -93,6 +93,8 @@ def run_js():
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True)
     sys.stdout.write(proc.stdout)
+    # todo tests (known server bugs, listed in tests/js/README.md) are
+    # neither passes nor failures
     p = re.findall(r"^# pass (\d+)", proc.stdout, re.M)
     f = re.findall(r"^# fail (\d+)", proc.stdout, re.M)
     passed = int(p[-1]) if p else 0

@@ -454,6 +454,74 @@ int write_table_description(struct api_req *r, const struct table *t,
         }
         rc |= buf_putc(o, '}');
     }
+    for (int kind = INDEX_LSI; kind >= INDEX_GSI; kind--) {
+        int first = 1;
+        for (size_t i = 0; i < t->nindexes; i++) {
+            const struct table_index *x = &t->indexes[i];
+            static const char *const projs[] = {"ALL", "KEYS_ONLY",
+                                                "INCLUDE"};
+            static const char *const st[] = {"CREATING", "ACTIVE",
+                                             "DELETING", "UPDATING"};
+            char *arn;
+            if ((int)x->kind != kind)
+                continue;
+            rc |= json_put_raw(o, first ? (kind == INDEX_GSI
+                                               ? ",\"GlobalSecondaryIndexes\":["
+                                               : ",\"LocalSecondaryIndexes\":[")
+                                        : ",");
+            first = 0;
+            rc |= json_put_raw(o, "{\"IndexName\":");
+            rc |= json_put_cstr(o, x->name);
+            rc |= json_put_raw(o, ",\"KeySchema\":[{\"AttributeName\":");
+            rc |= json_put_cstr(o, x->ks.hash_name);
+            rc |= json_put_raw(o, ",\"KeyType\":\"HASH\"}");
+            if (x->ks.range_name) {
+                rc |= json_put_raw(o, ",{\"AttributeName\":");
+                rc |= json_put_cstr(o, x->ks.range_name);
+                rc |= json_put_raw(o, ",\"KeyType\":\"RANGE\"}");
+            }
+            rc |= json_put_raw(o, "],\"Projection\":{\"ProjectionType\":");
+            rc |= json_put_cstr(o, projs[x->proj]);
+            if (x->ninclude) {
+                rc |= json_put_raw(o, ",\"NonKeyAttributes\":[");
+                for (size_t k = 0; k < x->ninclude; k++) {
+                    if (k)
+                        rc |= buf_putc(o, ',');
+                    rc |= json_put_cstr(o, x->include[k]);
+                }
+                rc |= buf_putc(o, ']');
+            }
+            rc |= buf_putc(o, '}');
+            if (kind == INDEX_GSI) {
+                rc |= json_put_raw(o, ",\"IndexStatus\":");
+                rc |= json_put_cstr(o, st[x->status]);
+                if (x->status == INDEX_CREATING)
+                    rc |= json_put_raw(o, x->backfilling
+                                              ? ",\"Backfilling\":true"
+                                              : ",\"Backfilling\":false");
+                rc |= json_put_raw(o, ",\"ProvisionedThroughput\":{"
+                                      "\"NumberOfDecreasesToday\":0,"
+                                      "\"ReadCapacityUnits\":");
+                rc |= json_put_i64(o, x->rcu);
+                rc |= json_put_raw(o, ",\"WriteCapacityUnits\":");
+                rc |= json_put_i64(o, x->wcu);
+                rc |= buf_putc(o, '}');
+            }
+            rc |= json_put_raw(o, ",\"IndexSizeBytes\":");
+            rc |= json_put_i64(o, (int64_t)atomic_load(&x->size_bytes));
+            rc |= json_put_raw(o, ",\"ItemCount\":");
+            rc |= json_put_i64(o, (int64_t)atomic_load(&x->item_count));
+            arn = arena_printf(r->arena,
+                               "arn:aws:dynamodb:%s:%s:table/%s/index/%s",
+                               r->ctx->region, r->ctx->account, t->name,
+                               x->name);
+            rc |= json_put_raw(o, ",\"IndexArn\":");
+            rc |= arn ? json_put_cstr(o, arn) : TM_ENOMEM;
+            rc |= buf_putc(o, '}');
+        }
+        if (!first)
+            rc |= buf_putc(o, ']');
+    }
     rc |= json_put_raw(o, ",\"DeletionProtectionEnabled\":false}");
     return rc ? TM_ENOMEM : 0;
 }

@@ -62,7 +62,7 @@ static int bw_apply(struct engine_wtx *wtx, void *arg, struct tm_error *err)
     struct bw_state *s = r->state;
 
     for (size_t i = 0; i < s->n; i++) {
-        int rc = item_write_apply(wtx, &s->w[i]);
+        int rc = item_write_apply(wtx, &s->w[i], r->arena);
         if (rc < 0)
             return tm_error_set(err, rc, "writing an item failed");
     }

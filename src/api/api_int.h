@@ -64,6 +64,7 @@ struct item_write {
     struct buf item;     /* the encoded item (puts) */
     size_t size;         /* the item's DynamoDB size (puts) */
     int is_delete;
+    const struct av *av; /* the item (puts), for index entries */
 };
 
 /* Validate and encode a PutRequest Item / a DeleteRequest Key for table t.
@@ -74,8 +75,10 @@ int item_write_delete(struct api_req *r, struct table *t, json_t *keyj,
                       struct item_write *w);
 void item_write_free(struct item_write *w);
 
-/* Inside apply(): perform the write. */
-int item_write_apply(struct engine_wtx *wtx, const struct item_write *w);
+/* Inside apply(): perform the write, and keep the table's secondary
+ * indexes in step (scratch memory from `a`). */
+int item_write_apply(struct engine_wtx *wtx, const struct item_write *w,
+                     struct arena *a);
 
 /* Parse a Key map into a row key (validating it against t's schema). */
 int key_arg(struct api_req *r, const struct table *t, json_t *keyj,

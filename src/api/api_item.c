@@ -18,6 +18,7 @@
 
 #include "base/jsonw.h"
 #include "expr/expr.h"
+#include "index/index.h"
 
 /* ---- shared pieces ----------------------------------------------------- */
 
@@ -51,6 +52,7 @@ int item_write_put(struct api_req *r, struct table *t, json_t *itemj,
                    struct item_write *w)
 {
     struct av item;
+    struct av *kept;
     int rc;
 
     memset(w, 0, sizeof *w);
@@ -60,6 +62,14 @@ int item_write_put(struct api_req *r, struct table *t, json_t *itemj,
     rc = item_from_json(r->arena, itemj, &item, &r->err);
     if (rc == 0)
         rc = key_from_item(&t->ks, &item, &w->key, &r->err);
+    if (rc == 0)
+        rc = index_check_item(t, &item, &r->err);
+    if (rc == 0) {
+        kept = arena_memdup(r->arena, &item, sizeof item);
+        if (kept == NULL)
+            rc = tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+        w->av = kept;
+    }
     if (rc == 0) {
         w->size = item_size(&item);
         if (w->size > ITEM_MAX_BYTES)
@@ -96,12 +106,13 @@ void item_write_free(struct item_write *w)
     buf_free(&w->item);
 }
 
-int item_write_apply(struct engine_wtx *wtx, const struct item_write *w)
+int item_write_apply(struct engine_wtx *wtx, const struct item_write *w,
+                     struct arena *a)
 {
     if (w->is_delete)
-        return engine_wtx_delete(wtx, w->t, w->key.data, w->key.len);
-    return engine_wtx_put(wtx, w->t, w->key.data, w->key.len, w->item.data,
-                          w->item.len, w->size);
+        return index_delete_item(wtx, w->t, w->key.data, w->key.len, 0, a);
+    return index_put_item(wtx, w->t, w->key.data, w->key.len, w->av,
+                          w->item.data, w->item.len, w->size, a);
 }
 
 /* ---- projections --------------------------------------------------------- */

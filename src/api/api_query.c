@@ -38,6 +38,9 @@ enum select_mode { SEL_ALL, SEL_PROJECTED, SEL_SPECIFIC, SEL_COUNT };
 
 struct page {
     struct table *t;
+    struct table_index *ix;     /* IndexName, or NULL */
+    const struct key_schema *ks;/* the table's or the index's */
+    uint64_t no;                /* rows walked: the table's or index's */
     struct expr_ctx *ec;
     struct expr_cond *filter;
     struct expr_proj *proj;
@@ -52,6 +55,8 @@ struct page {
     /* Scan segments: hash prefix in [seg_lo, seg_hi] */
     uint64_t seg_lo, seg_hi;
     int segmented;
+    int fetch_table;            /* LSI, Select ALL_ATTRIBUTES: read the
+                                   table's item for each index entry */
     /* ExclusiveStartKey */
     struct buf start;
     int has_start;
@@ -106,7 +111,7 @@ static int refuse_legacy(struct api_req *r)
 }
 
 /* Common members of Query and Scan: table, Limit, Select, ConsistentRead,
- * IndexName (refused for now), the expression maps, projection, filter,
+ * IndexName, the expression maps, projection, filter,
  * ExclusiveStartKey.  Shape errors are collected in `v` by the caller. */
 static int parse_common(struct api_req *r, struct verrs *v, struct page *p,
                         const char **name)
@@ -146,17 +151,13 @@ static int parse_common(struct api_req *r, struct verrs *v, struct page *p,
         if (q)
             *name = q + 7;
     }
-    if (index)
-        return tm_error_set(&r->err, TM_EVALIDATION,
-                            "The table does not have the specified index: "
-                            "%s",
-                            index);
     if ((rc = refuse_legacy(r)))
         return rc;
-    if (p->select == SEL_PROJECTED)
+    if (p->select == SEL_PROJECTED && index == NULL)
         return tm_error_set(&r->err, TM_EVALIDATION,
-                            "ALL_PROJECTED_ATTRIBUTES can be used only when "
-                            "Querying using an IndexName");
+                            "One or more parameter values were invalid: "
+                            "Select type ALL_PROJECTED_ATTRIBUTES is not "
+                            "supported for requests without an index name");
     if (p->select == SEL_SPECIFIC && proj_text == NULL)
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "Must specify the AttributesToGet or "
@@ -168,6 +169,39 @@ static int parse_common(struct api_req *r, struct verrs *v, struct page *p,
                             "choosing to get only the Count");
     if ((rc = api_table_for_items(r, *name, &p->t)))
         return rc;
+    p->ks = &p->t->ks;
+    p->no = p->t->no;
+    if (index) {
+        p->ix = table_index_find(p->t, index);
+        if (p->ix == NULL)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "The table does not have the specified "
+                                "index: %s",
+                                index);
+        if (p->ix->kind == INDEX_GSI && p->consistent)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "Consistent reads are not supported on "
+                                "global secondary indexes");
+        if (p->ix->status == INDEX_CREATING)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "Cannot read from backfilling global "
+                                "secondary index: %s",
+                                index);
+        if (p->select == SEL_ALL && p->ix->proj != PROJ_ALL &&
+            p->ix->kind == INDEX_GSI &&
+            json_object_get(r->body, "Select"))
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "Select type ALL_ATTRIBUTES is not supported "
+                                "for global secondary index %s because its "
+                                "projection type is not ALL",
+                                index);
+        p->ks = &p->ix->ks;
+        p->no = p->ix->no;
+        p->fetch_table = p->ix->kind == INDEX_LSI &&
+                         p->ix->proj != PROJ_ALL && p->select == SEL_ALL &&
+                         json_object_get(r->body, "Select") != NULL;
+    }
     if ((rc = expr_ctx_init(&p->ec, r->arena, names, values, &r->err)))
         return rc;
     if (proj_text &&
@@ -192,29 +226,57 @@ static int parse_start_key(struct api_req *r, struct page *p)
     if (rc || sk == NULL)
         return rc;
     rc = item_from_json(r->arena, sk, &keymap, &r->err);
-    if (rc == 0 && key_from_keymap(&p->t->ks, &keymap, &p->start,
-                                   &r->err) != 0)
+    if (rc == 0 && p->ix == NULL &&
+        key_from_keymap(&p->t->ks, &keymap, &p->start, &r->err) != 0)
         rc = tm_error_set(&r->err, TM_EVALIDATION,
                           "The provided starting key is invalid: %s",
                           r->err.msg);
+    if (rc == 0 && p->ix) {
+        /* an index position: the index key, then the table's key */
+        const struct key_schema *k2[2] = {p->ks, &p->t->ks};
+        for (int i = 0; i < 2 && rc == 0; i++) {
+            const struct av *h = item_get(&keymap, k2[i]->hash_name,
+                                          strlen(k2[i]->hash_name));
+            const struct av *g = k2[i]->range_name
+                                     ? item_get(&keymap, k2[i]->range_name,
+                                                strlen(k2[i]->range_name))
+                                     : NULL;
+            if (h == NULL || h->type != k2[i]->hash_type ||
+                (k2[i]->range_name &&
+                 (g == NULL || g->type != k2[i]->range_type)) ||
+                key_encode(k2[i], h, g, &p->start) != 0)
+                rc = tm_error_set(&r->err, TM_EVALIDATION,
+                                  "The provided starting key is invalid: "
+                                  "The provided key element does not match "
+                                  "the schema");
+        }
+    }
     p->has_start = rc == 0;
     return rc;
 }
 
 /* ---- the walk --------------------------------------------------------- */
 
-static int write_key_of(struct api_req *r, const struct table *t,
+static int write_key_of(struct api_req *r, const struct page *p,
                         const struct av *item, struct buf *o)
 {
-    int rc = 0;
-    const char *names[2] = {t->ks.hash_name, t->ks.range_name};
+    int rc = 0, n = 0;
+    const char *names[4] = {p->t->ks.hash_name, p->t->ks.range_name,
+                            p->ix ? p->ix->ks.hash_name : NULL,
+                            p->ix ? p->ix->ks.range_name : NULL};
 
     rc |= buf_putc(o, '{');
-    for (int i = 0; i < 2 && names[i]; i++) {
-        const struct av *v = item_get(item, names[i], strlen(names[i]));
+    for (int i = 0; i < 4; i++) {
+        const struct av *v;
+        int dup = 0;
+        if (names[i] == NULL)
+            continue;
+        for (int k = 0; k < i; k++)
+            dup |= names[k] && strcmp(names[k], names[i]) == 0;
+        v = dup ? NULL : item_get(item, names[i], strlen(names[i]));
         if (v == NULL)
             continue;
-        if (i)
+        if (n++)
             rc |= buf_putc(o, ',');
         rc |= json_put_cstr(o, names[i]);
         rc |= buf_putc(o, ':');
@@ -267,7 +329,7 @@ static int walk(struct api_req *r, struct page *p)
     struct buf *o = &r->out;
 
     if ((rc = engine_read_begin(r->ctx->engine, &rtx)) ||
-        (rc = engine_cursor_open(rtx, p->t->no, &cur))) {
+        (rc = engine_cursor_open(rtx, p->no, &cur))) {
         rc = tm_error_set(&r->err, rc, "could not open a read snapshot");
         goto out;
     }
@@ -296,10 +358,8 @@ static int walk(struct api_req *r, struct page *p)
                 break;
             continue;
         }
-        if (p->limit && scanned >= p->limit) {
-            more = 1;
-            break;
-        }
+        if (p->limit && scanned >= p->limit)
+            break; /* (more was set when the limit was reached) */
         if (bytes >= PAGE_BYTES_MAX) {
             more = 1;
             break;
@@ -309,9 +369,34 @@ static int walk(struct api_req *r, struct page *p)
                               "a stored item cannot be decoded");
             goto out;
         }
+        if (p->fetch_table) {
+            /* the LSI entry holds the table's key: read the whole item */
+            struct buf tk;
+            const uint8_t *tp;
+            size_t tl;
+            int found;
+            buf_init(&tk, 8192);
+            found = key_from_item(&p->t->ks, &item, &tk, &r->err) == 0
+                        ? engine_get(rtx, p->t->no, tk.data, tk.len, &tp, &tl)
+                        : TM_ECORRUPT;
+            if (found == 1 && item_decode(r->arena,
+                                          arena_memdup(r->arena, tp, tl), tl,
+                                          &item) != 0)
+                found = TM_ECORRUPT;
+            buf_free(&tk);
+            if (found < 0) {
+                rc = tm_error_set(&r->err, found,
+                                  "reading the table's item failed");
+                goto out;
+            }
+        }
         scanned++;
         bytes += item_size(&item);
         last = item;
+        /* DDB: a page that reaches Limit ends with LastEvaluatedKey, even
+         * when no row follows */
+        if (p->limit && scanned >= p->limit)
+            more = 1;
         if (p->filter &&
             (rc = expr_eval_condition(p->filter, &item, &keep, &r->err)))
             goto out;
@@ -345,7 +430,7 @@ static int walk(struct api_req *r, struct page *p)
     rc |= json_put_i64(o, scanned);
     if (more && scanned > 0) {
         rc |= json_put_raw(o, ",\"LastEvaluatedKey\":");
-        rc |= write_key_of(r, p->t, &last, o);
+        rc |= write_key_of(r, p, &last, o);
     }
     {
         double units = (double)((bytes + 4095) / 4096);
@@ -450,11 +535,21 @@ out:
 
 static int close_bounds(struct api_req *r, struct page *p);
 
+/* The smallest key greater than every key that starts with b (b becomes
+ * empty, "no bound", when b is all 0xff). */
+static void successor(struct buf *b)
+{
+    while (b->len > 0 && b->data[b->len - 1] == 0xff)
+        b->len--;
+    if (b->len > 0)
+        b->data[b->len - 1]++;
+}
+
 /* Set the walk's bounds from the key condition. */
 static int query_bounds(struct api_req *r, struct page *p,
                         const struct expr_key_range *kr)
 {
-    const struct key_schema *ks = &p->t->ks;
+    const struct key_schema *ks = p->ks;
     int rc;
 
     buf_init(&p->prefix, 8192);
@@ -488,6 +583,19 @@ static int query_bounds(struct api_req *r, struct page *p,
     }
     if (rc)
         return tm_error_set(&r->err, rc, "encoding the key failed");
+    /* Index rows continue after the sort component (the table's key
+     * follows), so "up to v inclusive" means every key that starts with
+     * the encoding of v, and "after v" starts past all of them: both
+     * bounds become that encoding's successor.  For table rows nothing
+     * follows the sort component and this changes nothing. */
+    if (p->lo.len && p->lo_excl) {
+        successor(&p->lo);
+        p->lo_excl = 0;
+    }
+    if (p->hi.len && !p->hi_excl) {
+        successor(&p->hi);
+        p->hi_excl = 1;
+    }
     return close_bounds(r, p);
 }
 
@@ -501,15 +609,9 @@ static int close_bounds(struct api_req *r, struct page *p)
     if (p->lo.len == 0)
         rc = buf_append(&p->lo, p->prefix.data, p->prefix.len);
     if (rc == 0 && p->hi.len == 0) {
-        size_t n = p->prefix.len;
-        while (n > 0 && p->prefix.data[n - 1] == 0xff)
-            n--;
-        if (n > 0) {
-            rc = buf_append(&p->hi, p->prefix.data, n);
-            if (rc == 0)
-                p->hi.data[n - 1]++;
-            p->hi_excl = 1;
-        }
+        rc = buf_append(&p->hi, p->prefix.data, p->prefix.len);
+        successor(&p->hi);
+        p->hi_excl = 1;
     }
     return rc ? tm_error_set(&r->err, rc, "out of memory") : 0;
 }
@@ -549,11 +651,33 @@ int api_query(struct api_req *r)
     if ((rc = expr_parse_condition(p.ec, EXPR_KEY_CONDITION, kc_text, kc_len,
                                    &kc, &r->err)) ||
         (rc = expr_ctx_finish(p.ec, &r->err)) ||
-        (rc = expr_key_condition(kc, &p.t->ks, &kr, &r->err)))
+        (rc = expr_key_condition(kc, p.ks, &kr, &r->err)))
         goto out;
     page_free(&p);
     if ((rc = query_bounds(r, &p, &kr)) || (rc = parse_start_key(r, &p)))
         goto out;
+    /* DDB: the cursor must lie inside the key condition's range */
+    if (p.has_start) {
+        int save = p.reverse, inside;
+        p.reverse = 0; /* check the upper side */
+        inside = in_bounds(&p, p.start.data, p.start.len);
+        p.reverse = 1; /* and the lower side */
+        inside = inside && in_bounds(&p, p.start.data, p.start.len);
+        p.reverse = save;
+        if (p.start.len < p.prefix.len ||
+            memcmp(p.start.data, p.prefix.data, p.prefix.len) != 0) {
+            rc = tm_error_set(&r->err, TM_EVALIDATION,
+                              "The provided starting key is outside query "
+                              "boundaries based on provided conditions");
+            goto out;
+        }
+        if (!inside) {
+            rc = tm_error_set(&r->err, TM_EVALIDATION,
+                              "The provided starting key does not match the "
+                              "range key predicate");
+            goto out;
+        }
+    }
     rc = walk(r, &p);
 out:
     page_free(&p);

@@ -22,6 +22,8 @@
 
 #include "base/clock.h"
 #include "base/jsonw.h"
+#include "base/log.h"
+#include "index/index.h"
 
 /* A table ARN in a TableName field names the table after ":table/". */
 static const char *name_arg(const char *s)
@@ -105,6 +107,253 @@ static int parse_billing(struct api_req *r, struct verrs *v,
         *out = BILLING_PAY_PER_REQUEST;
     } /* other values: reported by the model check (model.c) */
     return 0;
+}
+
+/* ---- secondary index definitions ---------------------------------------- */
+
+static const char *str_member(json_t *o, const char *k)
+{
+    json_t *j = json_object_get(o, k);
+    return json_is_string(j) ? json_string_value(j) : NULL;
+}
+
+/* Parse one GSI/LSI definition (shape already checked by the model) into
+ * *ix, validating it against table t as DynamoDB does. */
+static int parse_index(struct api_req *r, struct table *t, json_t *d,
+                       enum index_kind kind, struct table_index *ix)
+{
+    const char *name = str_member(d, "IndexName"), *ptype, *hash, *range;
+    json_t *ks = json_object_get(d, "KeySchema");
+    json_t *proj = json_object_get(d, "Projection");
+    json_t *pt = json_object_get(d, "ProvisionedThroughput"), *nka;
+    size_t nks = json_array_size(ks);
+
+    if (name == NULL || ks == NULL || proj == NULL) {
+        const char *what = name == NULL ? "indexName"
+                           : ks == NULL ? "keySchema" : "projection";
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "1 validation error detected: Value null at "
+                            "'%sSecondaryIndexes.1.member.%s' failed to "
+                            "satisfy constraint: Member must not be null",
+                            kind == INDEX_GSI ? "global" : "local", what);
+    }
+    if (strlen(name) < 3 || strlen(name) > 255 ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_.-") != strlen(name))
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "1 validation error detected: Value '%s' at "
+                            "'indexName' failed to satisfy constraint: "
+                            "Member must satisfy regular expression pattern:"
+                            " [a-zA-Z0-9_.-]+",
+                            name);
+    if (nks < 1 || nks > 2)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "1 validation error detected: Value at "
+                            "'keySchema' failed to satisfy constraint: "
+                            "Member must have length less than or equal to "
+                            "2");
+    hash = str_member(json_array_get(ks, 0), "AttributeName");
+    range = nks == 2 ? str_member(json_array_get(ks, 1), "AttributeName")
+                     : NULL;
+    if (hash == NULL ||
+        strcmp(str_member(json_array_get(ks, 0), "KeyType") ?
+                   str_member(json_array_get(ks, 0), "KeyType") : "",
+               "HASH") != 0)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "Invalid KeySchema: The first KeySchemaElement "
+                            "is not a HASH key type");
+    if (nks == 2 &&
+        (range == NULL ||
+         strcmp(str_member(json_array_get(ks, 1), "KeyType") ?
+                    str_member(json_array_get(ks, 1), "KeyType") : "",
+                "RANGE") != 0))
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "Invalid KeySchema: The second KeySchemaElement "
+                            "is not a RANGE key type");
+    if (kind == INDEX_LSI) {
+        if (t->ks.range_name == NULL)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "Table KeySchema does not have a range key, "
+                                "which is required when specifying a "
+                                "LocalSecondaryIndex");
+        if (strcmp(hash, t->ks.hash_name) != 0)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "Index KeySchema does not have the same "
+                                "leading hash key as table KeySchema for "
+                                "index: %s. index hash key: %s, table hash "
+                                "key: %s",
+                                name, hash, t->ks.hash_name);
+        if (range == NULL)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "Index KeySchema does not have a range key "
+                                "for index: %s",
+                                name);
+    }
+    ix->name = strdup(name);
+    if (ix->name == NULL)
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+    ix->kind = kind;
+    if (table_index_bind(t, ix, hash, range) != 0) {
+        struct buf ab;
+        buf_init(&ab, 4096);
+        for (size_t i = 0; i < t->nattrs; i++)
+            buf_printf(&ab, "%s%s", i ? ", " : "", t->attrs[i].name);
+        buf_putc(&ab, 0);
+        tm_error_set(&r->err, TM_EVALIDATION,
+                     "One or more parameter values were invalid: Some index "
+                     "key attributes are not defined in AttributeDefinitions."
+                     " Keys: [%s%s%s], AttributeDefinitions: [%s]",
+                     hash, range ? ", " : "", range ? range : "",
+                     ab.data ? (char *)ab.data : "");
+        buf_free(&ab);
+        return TM_EVALIDATION;
+    }
+    ptype = str_member(proj, "ProjectionType");
+    nka = json_object_get(proj, "NonKeyAttributes");
+    ix->proj = ptype == NULL                     ? PROJ_ALL
+               : strcmp(ptype, "KEYS_ONLY") == 0 ? PROJ_KEYS_ONLY
+               : strcmp(ptype, "INCLUDE") == 0   ? PROJ_INCLUDE
+                                                 : PROJ_ALL;
+    if (ptype == NULL)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: "
+                            "Unknown ProjectionType: null");
+    if (ix->proj == PROJ_INCLUDE && (nka == NULL || json_array_size(nka) == 0))
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: "
+                            "ProjectionType is INCLUDE, but NonKeyAttributes "
+                            "is not specified");
+    if (ix->proj != PROJ_INCLUDE && nka && !json_is_null(nka))
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: "
+                            "ProjectionType is %s, but NonKeyAttributes is "
+                            "specified",
+                            ptype);
+    if (ix->proj == PROJ_INCLUDE) {
+        size_t i;
+        json_t *a;
+        ix->include = calloc(json_array_size(nka), sizeof *ix->include);
+        if (ix->include == NULL)
+            return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+        json_array_foreach(nka, i, a) {
+            ix->include[i] = strdup(json_string_value(a));
+            ix->ninclude = i + 1;
+            if (ix->include[i] == NULL)
+                return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+        }
+    }
+    if (kind == INDEX_GSI) {
+        if (t->billing == BILLING_PROVISIONED && pt == NULL)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "ProvisionedThroughput must be specified for "
+                                "index: %s",
+                                name);
+        if (t->billing == BILLING_PAY_PER_REQUEST && pt)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "ProvisionedThroughput should not be "
+                                "specified for index: %s when BillingMode is"
+                                " PAY_PER_REQUEST",
+                                name);
+        if (pt) {
+            json_t *rc = json_object_get(pt, "ReadCapacityUnits");
+            json_t *wc = json_object_get(pt, "WriteCapacityUnits");
+            ix->rcu = json_is_integer(rc) ? json_integer_value(rc) : 0;
+            ix->wcu = json_is_integer(wc) ? json_integer_value(wc) : 0;
+            if (ix->rcu < 1 || ix->wcu < 1)
+                return tm_error_set(&r->err, TM_EVALIDATION,
+                                    "One or more parameter values were "
+                                    "invalid: ReadCapacityUnits and "
+                                    "WriteCapacityUnits must both be "
+                                    "specified and at least 1 for index: %s",
+                                    name);
+        }
+    }
+    ix->status = INDEX_ACTIVE;
+    return 0;
+}
+
+/* GlobalSecondaryIndexes and LocalSecondaryIndexes of a CreateTable. */
+static int parse_indexes(struct api_req *r, struct table *t)
+{
+    json_t *g = json_object_get(r->body, "GlobalSecondaryIndexes");
+    json_t *l = json_object_get(r->body, "LocalSecondaryIndexes");
+    size_t ng = json_array_size(g), nl = json_array_size(l), i;
+    json_t *d;
+    int rc;
+
+    if (g && json_is_array(g) && ng == 0)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: List "
+                            "of GlobalSecondaryIndexes is empty");
+    if (l && json_is_array(l) && nl == 0)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: List "
+                            "of LocalSecondaryIndexes is empty");
+    if (ng > 20)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: "
+                            "GlobalSecondaryIndex count exceeds the per-table"
+                            " limit of 20");
+    if (nl > 5)
+        return tm_error_set(&r->err, TM_EVALIDATION,
+                            "One or more parameter values were invalid: "
+                            "Number of LocalSecondaryIndexes exceeds "
+                            "per-table limit of 5");
+    if (ng + nl == 0)
+        return 0;
+    t->indexes = calloc(ng + nl, sizeof *t->indexes);
+    if (t->indexes == NULL)
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+    json_array_foreach(l, i, d) {
+        rc = parse_index(r, t, d, INDEX_LSI, &t->indexes[t->nindexes]);
+        t->nindexes++;
+        if (rc)
+            return rc;
+    }
+    json_array_foreach(g, i, d) {
+        rc = parse_index(r, t, d, INDEX_GSI, &t->indexes[t->nindexes]);
+        t->nindexes++;
+        if (rc)
+            return rc;
+    }
+    for (i = 0; i < t->nindexes; i++)
+        for (size_t k = i + 1; k < t->nindexes; k++)
+            if (strcmp(t->indexes[i].name, t->indexes[k].name) == 0)
+                return tm_error_set(&r->err, TM_EVALIDATION,
+                                    "One or more parameter values were "
+                                    "invalid: Duplicate index name: %s",
+                                    t->indexes[i].name);
+    return 0;
+}
+
+/* The number of distinct attributes used as keys by t and its indexes. */
+static size_t key_attr_count(const struct table *t)
+{
+    const char *seen[2 + 2 * 25];
+    size_t n = 0;
+
+    seen[n++] = t->ks.hash_name;
+    if (t->ks.range_name)
+        seen[n++] = t->ks.range_name;
+    for (size_t i = 0; i < t->nindexes; i++) {
+        const char *k[2] = {t->indexes[i].ks.hash_name,
+                            t->indexes[i].ks.range_name};
+        for (int j = 0; j < 2; j++) {
+            int dup = 0;
+            if (k[j] == NULL)
+                continue;
+            for (size_t s = 0; s < n; s++)
+                dup |= strcmp(seen[s], k[j]) == 0;
+            if (!dup && n < sizeof seen / sizeof seen[0])
+                seen[n++] = k[j];
+        }
+    }
+    return n;
 }
 
 /* ---- CreateTable ------------------------------------------------------- */
@@ -273,10 +522,9 @@ int api_create_table(struct api_req *r)
     if ((rc = verrs_finish(&v, r)))
         return rc;
 
-    /* DDB: indexes and streams arrive with their own issue; refuse them
+    /* DDB: streams arrive with their own piece of work; refuse them
      * plainly rather than create a table without them. */
     for (const char *const *f = (const char *const[]){
-             "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
              "StreamSpecification", NULL};
          *f; f++) {
         j = json_object_get(r->body, *f);
@@ -365,7 +613,13 @@ int api_create_table(struct api_req *r)
         table_free(t);
         return TM_EVALIDATION;
     }
-    if (t->nattrs != nkeys) {
+    t->billing = billing;
+    if ((rc = parse_indexes(r, t)) != 0) {
+        table_free(t);
+        return rc;
+    }
+    (void)nkeys;
+    if (t->nattrs != key_attr_count(t)) {
         table_free(t);
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "One or more parameter values were invalid: "
@@ -501,6 +755,10 @@ struct name_state {
     int has_billing, has_pt;
     enum billing_mode billing;
     int64_t rcu, wcu;
+    json_t *gsi_update;       /* the one Create/Delete/Update, or NULL */
+    const char *gsi_action;   /* "Create", "Delete", "Update" */
+    json_t *attrs;            /* AttributeDefinitions for new index keys */
+    const char *created;      /* name of an index to backfill */
 };
 
 static int delete_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
@@ -566,6 +824,141 @@ int api_delete_table(struct api_req *r)
 
 /* ---- UpdateTable ------------------------------------------------------- */
 
+/* Merge UpdateTable's AttributeDefinitions into t (new attributes only;
+ * an existing one must keep its type). */
+static int merge_attrs(struct table *t, json_t *attrs, struct tm_error *err)
+{
+    size_t i;
+    json_t *a;
+
+    json_array_foreach(attrs, i, a) {
+        const char *n = str_member(a, "AttributeName");
+        const char *ty = str_member(a, "AttributeType");
+        int found = 0;
+        struct attr_def *nv;
+        if (n == NULL || ty == NULL)
+            continue;
+        for (size_t k = 0; k < t->nattrs; k++)
+            if (strcmp(t->attrs[k].name, n) == 0) {
+                found = 1;
+                if (t->attrs[k].type != av_type_parse(ty, strlen(ty)))
+                    return tm_error_set(err, TM_EVALIDATION,
+                                        "One or more parameter values were "
+                                        "invalid: Cannot change the type of "
+                                        "existing attribute %s",
+                                        n);
+            }
+        if (found)
+            continue;
+        nv = realloc(t->attrs, (t->nattrs + 1) * sizeof *nv);
+        if (nv == NULL)
+            return tm_error_set(err, TM_ENOMEM, "out of memory");
+        t->attrs = nv;
+        t->attrs[t->nattrs].name = strdup(n);
+        t->attrs[t->nattrs].type = av_type_parse(ty, strlen(ty));
+        if (t->attrs[t->nattrs].name == NULL)
+            return tm_error_set(err, TM_ENOMEM, "out of memory");
+        t->nattrs++;
+    }
+    /* key schemas point at the names themselves, which did not move */
+    return 0;
+}
+
+static int apply_gsi_update(struct engine_wtx *w, struct api_req *r,
+                            struct name_state *s, struct table *t,
+                            struct tm_error *err)
+{
+    const char *iname = str_member(s->gsi_update, "IndexName");
+    struct table_index *ix = iname ? table_index_find(t, iname) : NULL;
+    int rc;
+
+    if (iname == NULL)
+        return tm_error_set(err, TM_EVALIDATION,
+                            "1 validation error detected: Value null at "
+                            "'globalSecondaryIndexUpdates.1.member.%s."
+                            "indexName' failed to satisfy constraint: "
+                            "Member must not be null",
+                            s->gsi_action);
+    if (strcmp(s->gsi_action, "Create") == 0) {
+        struct table_index *nv;
+        size_t n = 0;
+        if (ix)
+            return tm_error_set(err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "Index %s already exists",
+                                iname);
+        for (size_t i = 0; i < t->nindexes; i++)
+            n += t->indexes[i].kind == INDEX_GSI;
+        if (n >= 20)
+            return tm_error_set(err, TM_ELIMIT,
+                                "One or more parameter values were invalid: "
+                                "GlobalSecondaryIndex count exceeds the "
+                                "per-table limit of 20");
+        if (s->attrs && (rc = merge_attrs(t, s->attrs, err)))
+            return rc;
+        nv = realloc(t->indexes, (t->nindexes + 1) * sizeof *nv);
+        if (nv == NULL)
+            return tm_error_set(err, TM_ENOMEM, "out of memory");
+        t->indexes = nv;
+        ix = &t->indexes[t->nindexes];
+        memset(ix, 0, sizeof *ix);
+        t->nindexes++;
+        rc = parse_index(r, t, s->gsi_update, INDEX_GSI, ix);
+        if (rc) {
+            *err = r->err;
+            return rc;
+        }
+        ix->no = engine_wtx_alloc_no(w);
+        ix->status = INDEX_CREATING;
+        ix->backfilling = 1;
+        s->created = arena_strdup(r->arena, iname);
+        return 0;
+    }
+    if (ix == NULL || ix->kind != INDEX_GSI)
+        return tm_error_set(err, TM_ENOTFOUND,
+                            "Requested resource not found: Index: %s not "
+                            "found",
+                            iname);
+    if (strcmp(s->gsi_action, "Delete") == 0) {
+        size_t k = (size_t)(ix - t->indexes);
+        rc = engine_wtx_drop_rows(w, ix->no);
+        if (rc)
+            return tm_error_set(err, rc, "dropping index %s failed", iname);
+        free(ix->name);
+        for (size_t i = 0; i < ix->ninclude; i++)
+            free(ix->include[i]);
+        free(ix->include);
+        memmove(t->indexes + k, t->indexes + k + 1,
+                (t->nindexes - k - 1) * sizeof *t->indexes);
+        t->nindexes--;
+        return 0;
+    }
+    /* Update: the index's provisioned throughput */
+    {
+        json_t *pt = json_object_get(s->gsi_update, "ProvisionedThroughput");
+        json_t *rc2 = json_object_get(pt, "ReadCapacityUnits");
+        json_t *wc2 = json_object_get(pt, "WriteCapacityUnits");
+        if (t->billing == BILLING_PAY_PER_REQUEST)
+            return tm_error_set(err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "ProvisionedThroughput should not be "
+                                "specified for index: %s when BillingMode is"
+                                " PAY_PER_REQUEST",
+                                iname);
+        if (!json_is_integer(rc2) || !json_is_integer(wc2) ||
+            json_integer_value(rc2) < 1 || json_integer_value(wc2) < 1)
+            return tm_error_set(err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "ReadCapacityUnits and WriteCapacityUnits "
+                                "must both be specified and at least 1 for "
+                                "index: %s",
+                                iname);
+        ix->rcu = json_integer_value(rc2);
+        ix->wcu = json_integer_value(wc2);
+    }
+    return 0;
+}
+
 static int update_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
 {
     struct api_req *r = arg;
@@ -627,6 +1020,10 @@ static int update_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
         t->wcu = s->wcu;
     }
     t->billing = bm;
+    if (s->gsi_update && (rc = apply_gsi_update(w, r, s, t, err)) != 0) {
+        table_free(t);
+        return rc;
+    }
     s->desc = table_copy(t, r->arena);
     if (s->desc == NULL) {
         table_free(t);
@@ -647,6 +1044,10 @@ static int update_finish(struct api_req *r)
 
     if (r->op.rc < 0)
         return r->op.rc;
+    if (s->created &&
+        index_backfill_start(r->ctx->engine, s->name, s->created) != 0)
+        tm_errorf("could not start the backfill of index %s of %s",
+                  s->created, s->name);
     rc = json_put_raw(&r->out, "{\"TableDescription\":");
 
     if (rc == 0)
@@ -659,6 +1060,8 @@ int api_update_table(struct api_req *r)
     struct verrs v;
     const char *name;
     struct name_state *s = NULL;
+    json_t *gsi, *gsi_obj = NULL;
+    const char *gsi_act = NULL;
     enum billing_mode bm = BILLING_PROVISIONED;
     int64_t rcu = 0, wcu = 0;
     int has_billing, has_pt, rc;
@@ -675,8 +1078,7 @@ int api_update_table(struct api_req *r)
     if ((rc = verrs_finish(&v, r)))
         return rc;
     for (const char *const *f = (const char *const[]){
-             "GlobalSecondaryIndexUpdates", "StreamSpecification",
-             "ReplicaUpdates", NULL};
+             "StreamSpecification", "ReplicaUpdates", NULL};
          *f; f++) {
         json_t *j = json_object_get(r->body, *f);
         if (j && !json_is_null(j))
@@ -685,7 +1087,31 @@ int api_update_table(struct api_req *r)
                                 "Tidemark",
                                 *f);
     }
-    if (!has_billing && !has_pt &&
+    gsi = json_object_get(r->body, "GlobalSecondaryIndexUpdates");
+    if (gsi && json_is_array(gsi) && json_array_size(gsi) > 0) {
+        json_t *u = json_array_get(gsi, 0);
+        const char *acts[] = {"Create", "Delete", "Update"};
+        int n = 0;
+        if (json_array_size(gsi) > 1)
+            return tm_error_set(&r->err, TM_ELIMIT,
+                                "Subscriber limit exceeded: Only 1 online "
+                                "index can be created or deleted "
+                                "simultaneously per table");
+        for (int k = 0; k < 3; k++) {
+            json_t *x = json_object_get(u, acts[k]);
+            if (x && json_is_object(x)) {
+                gsi_obj = x;
+                gsi_act = acts[k];
+                n++;
+            }
+        }
+        if (n != 1)
+            return tm_error_set(&r->err, TM_EVALIDATION,
+                                "One or more parameter values were invalid: "
+                                "One of GlobalSecondaryIndexUpdate.Create, "
+                                "Update or Delete must be specified");
+    }
+    if (!has_billing && !has_pt && gsi_obj == NULL &&
         json_object_get(r->body, "SSESpecification") == NULL)
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "At least one of ProvisionedThroughput, "
@@ -695,6 +1121,9 @@ int api_update_table(struct api_req *r)
     rc = start_named_op(r, name, update_apply, update_finish, &s);
     if (rc != API_PENDING)
         return rc;
+    s->gsi_update = gsi_obj;
+    s->gsi_action = gsi_act;
+    s->attrs = json_object_get(r->body, "AttributeDefinitions");
     s->has_billing = has_billing;
     s->billing = bm;
     s->has_pt = has_pt;

@@ -204,7 +204,7 @@ static int tw_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     for (size_t i = 0; i < s->n; i++) {
         if (s->a[i].kind == ACT_CHECK)
             continue;
-        rc = item_write_apply(w, &s->a[i].c.w);
+        rc = item_write_apply(w, &s->a[i].c.w, r->arena);
         if (rc < 0)
             return tm_error_set(err, rc, "writing an item failed");
     }

@@ -24,6 +24,7 @@
 
 #include "base/jsonw.h"
 #include "expr/expr.h"
+#include "index/index.h"
 
 enum rv { RV_NONE, RV_ALL_OLD, RV_UPDATED_OLD, RV_ALL_NEW, RV_UPDATED_NEW };
 
@@ -182,6 +183,9 @@ int cwrite_prepare(struct engine_wtx *w, struct api_req *r, struct cwrite *c,
              * missing one is created with its key only */
             *nw = c->old ? *c->old : c->keymap;
         }
+        if ((rc = index_check_item(c->w.t, nw, err)))
+            return rc;
+        c->w.av = nw;
         c->w.size = item_size(nw);
         if (c->w.size > ITEM_MAX_BYTES)
             return tm_error_set(err, TM_EVALIDATION,
@@ -202,7 +206,7 @@ int cwrite_apply(struct engine_wtx *w, struct api_req *r, struct cwrite *c,
 
     if (rc || c->check_only)
         return rc;
-    rc = item_write_apply(w, &c->w);
+    rc = item_write_apply(w, &c->w, r->arena);
     return rc < 0 ? tm_error_set(err, rc, "writing the item failed") : 0;
 }
 

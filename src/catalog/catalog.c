@@ -140,6 +140,18 @@ struct table *catalog_find_no(struct catalog *c, uint64_t no)
     return NULL;
 }
 
+struct table *catalog_find_index_no(struct catalog *c, uint64_t no,
+                                    struct table_index **index)
+{
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t k = 0; k < c->v[i]->nindexes; k++)
+            if (c->v[i]->indexes[k].no == no) {
+                *index = &c->v[i]->indexes[k];
+                return c->v[i];
+            }
+    return NULL;
+}
+
 int catalog_insert(struct catalog *c, struct table *t)
 {
     int found, rc = 0;
@@ -198,6 +210,14 @@ int catalog_replace(struct catalog *c, struct table *t)
         old = c->v[i];
         atomic_store(&t->item_count, atomic_load(&old->item_count));
         atomic_store(&t->size_bytes, atomic_load(&old->size_bytes));
+        for (size_t k = 0; k < t->nindexes; k++)
+            for (size_t o = 0; o < old->nindexes; o++)
+                if (t->indexes[k].no == old->indexes[o].no) {
+                    atomic_store(&t->indexes[k].item_count,
+                                 atomic_load(&old->indexes[o].item_count));
+                    atomic_store(&t->indexes[k].size_bytes,
+                                 atomic_load(&old->indexes[o].size_bytes));
+                }
         c->v[i] = t;
     }
     pthread_rwlock_unlock(&c->lock);
@@ -218,6 +238,19 @@ void table_free(struct table *t)
     for (size_t i = 0; i < t->nattrs; i++)
         free(t->attrs[i].name);
     free(t->attrs);
+    for (size_t i = 0; i < t->nindexes; i++) {
+        free(t->indexes[i].name);
+        for (size_t k = 0; k < t->indexes[i].ninclude; k++)
+            free(t->indexes[i].include[k]);
+        free(t->indexes[i].include);
+    }
+    free(t->indexes);
+    for (size_t i = 0; i < t->ntags; i++) {
+        free(t->tags[i].key);
+        free(t->tags[i].value);
+    }
+    free(t->tags);
+    free(t->ttl_attr);
     free(t->name);
     free(t);
 }
@@ -265,6 +298,61 @@ struct table *table_copy(const struct table *t, struct arena *a)
     }
     if (hash && table_bind_keys(c, hash, range) != 0)
         goto fail;
+    c->ttl = t->ttl;
+    c->stream = t->stream;
+    c->stream_created_ms = t->stream_created_ms;
+    c->pitr = t->pitr;
+    c->pitr_days = t->pitr_days;
+    c->pitr_since_ms = t->pitr_since_ms;
+    c->deletion_protection = t->deletion_protection;
+    if (t->ttl_attr && (c->ttl_attr = xstrdup(a, t->ttl_attr)) == NULL)
+        goto fail;
+    if (t->nindexes) {
+        c->indexes = xalloc(a, t->nindexes * sizeof *c->indexes);
+        if (c->indexes == NULL)
+            goto fail;
+        for (size_t i = 0; i < t->nindexes; i++) {
+            const struct table_index *f = &t->indexes[i];
+            struct table_index *x = &c->indexes[i];
+            c->nindexes = i + 1;
+            x->kind = f->kind;
+            x->no = f->no;
+            x->proj = f->proj;
+            x->status = f->status;
+            x->backfilling = f->backfilling;
+            x->rcu = f->rcu;
+            x->wcu = f->wcu;
+            atomic_store(&x->item_count, atomic_load(&f->item_count));
+            atomic_store(&x->size_bytes, atomic_load(&f->size_bytes));
+            x->name = xstrdup(a, f->name);
+            if (x->name == NULL ||
+                table_index_bind(c, x, f->ks.hash_name, f->ks.range_name))
+                goto fail;
+            if (f->ninclude) {
+                x->include = xalloc(a, f->ninclude * sizeof *x->include);
+                if (x->include == NULL)
+                    goto fail;
+                for (size_t k = 0; k < f->ninclude; k++) {
+                    x->include[k] = xstrdup(a, f->include[k]);
+                    x->ninclude = k + 1;
+                    if (x->include[k] == NULL)
+                        goto fail;
+                }
+            }
+        }
+    }
+    if (t->ntags) {
+        c->tags = xalloc(a, t->ntags * sizeof *c->tags);
+        if (c->tags == NULL)
+            goto fail;
+        for (size_t i = 0; i < t->ntags; i++) {
+            c->tags[i].key = xstrdup(a, t->tags[i].key);
+            c->tags[i].value = xstrdup(a, t->tags[i].value);
+            c->ntags = i + 1;
+            if (c->tags[i].key == NULL || c->tags[i].value == NULL)
+                goto fail;
+        }
+    }
     return c;
 fail:
     if (a == NULL)
@@ -288,6 +376,34 @@ int table_bind_keys(struct table *t, const char *hash, const char *range)
     t->ks.hash_type = h->type;
     t->ks.range_name = r ? r->name : NULL;
     t->ks.range_type = r ? r->type : 0;
+    return 0;
+}
+
+struct table_index *table_index_find(const struct table *t, const char *name)
+{
+    for (size_t i = 0; i < t->nindexes; i++)
+        if (strcmp(t->indexes[i].name, name) == 0)
+            return &t->indexes[i];
+    return NULL;
+}
+
+int table_index_bind(const struct table *t, struct table_index *ix,
+                     const char *hash, const char *range)
+{
+    const struct attr_def *h = NULL, *r = NULL;
+
+    for (size_t i = 0; i < t->nattrs; i++) {
+        if (strcmp(t->attrs[i].name, hash) == 0)
+            h = &t->attrs[i];
+        if (range && strcmp(t->attrs[i].name, range) == 0)
+            r = &t->attrs[i];
+    }
+    if (h == NULL || (range && r == NULL))
+        return TM_EVALIDATION;
+    ix->ks.hash_name = h->name;
+    ix->ks.hash_type = h->type;
+    ix->ks.range_name = r ? r->name : NULL;
+    ix->ks.range_type = r ? r->type : 0;
     return 0;
 }
 
@@ -346,6 +462,48 @@ int table_to_json(const struct table *t, struct buf *out)
     json_object_set_new(o, "dec", json_integer(t->last_decrease_ms));
     json_object_set_new(o, "decs", json_integer(t->decreases_today));
     json_object_set_new(o, "status", json_string(table_status_name(t->status)));
+    if (t->nindexes) {
+        static const char *const kinds[] = {"GSI", "LSI"};
+        static const char *const projs[] = {"ALL", "KEYS_ONLY", "INCLUDE"};
+        static const char *const st[] = {"CREATING", "ACTIVE", "DELETING",
+                                         "UPDATING"};
+        json_t *ixs = json_array();
+        for (size_t i = 0; i < t->nindexes; i++) {
+            const struct table_index *x = &t->indexes[i];
+            json_t *inc = json_array();
+            for (size_t k = 0; k < x->ninclude; k++)
+                json_array_append_new(inc, json_string(x->include[k]));
+            json_t *jx = json_pack(
+                "{s:s, s:s, s:I, s:s, s:s, s:o, s:s, s:b, s:I, s:I}",
+                "name", x->name, "kind", kinds[x->kind], "no",
+                (json_int_t)x->no, "hash", x->ks.hash_name, "proj",
+                projs[x->proj], "include", inc, "status", st[x->status],
+                "backfilling", x->backfilling, "rcu", (json_int_t)x->rcu,
+                "wcu", (json_int_t)x->wcu);
+            if (jx && x->ks.range_name)
+                json_object_set_new(jx, "range",
+                                    json_string(x->ks.range_name));
+            json_array_append_new(ixs, jx);
+        }
+        json_object_set_new(o, "indexes", ixs);
+    }
+    json_object_set_new(o, "ttl", json_integer(t->ttl));
+    if (t->ttl_attr)
+        json_object_set_new(o, "ttl_attr", json_string(t->ttl_attr));
+    json_object_set_new(o, "stream", json_integer(t->stream));
+    json_object_set_new(o, "stream_created",
+                        json_integer(t->stream_created_ms));
+    if (t->ntags) {
+        json_t *tags = json_array();
+        for (size_t i = 0; i < t->ntags; i++)
+            json_array_append_new(tags, json_pack("[ss]", t->tags[i].key,
+                                                  t->tags[i].value));
+        json_object_set_new(o, "tags", tags);
+    }
+    json_object_set_new(o, "pitr", json_integer(t->pitr));
+    json_object_set_new(o, "pitr_days", json_integer(t->pitr_days));
+    json_object_set_new(o, "pitr_since", json_integer(t->pitr_since_ms));
+    json_object_set_new(o, "dp", json_integer(t->deletion_protection));
     text = json_dumps(o, JSON_COMPACT);
     if (text == NULL)
         goto out;
@@ -355,6 +513,117 @@ out:
     json_decref(attrs);
     json_decref(o);
     return rc;
+}
+
+static int enum_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Indexes, TTL, stream, tags, PITR: members added after version 1's first
+ * form, each optional. */
+static int load_extras(json_t *o, struct table *t)
+{
+    static const char *const kinds[] = {"GSI", "LSI"};
+    static const char *const projs[] = {"ALL", "KEYS_ONLY", "INCLUDE"};
+    static const char *const st[] = {"CREATING", "ACTIVE", "DELETING",
+                                     "UPDATING"};
+    json_t *ixs = json_object_get(o, "indexes"), *tags, *j;
+    size_t i;
+
+    if (ixs) {
+        if (!json_is_array(ixs))
+            return -1;
+        t->indexes = calloc(json_array_size(ixs) + 1, sizeof *t->indexes);
+        if (t->indexes == NULL)
+            return -1;
+        json_array_foreach(ixs, i, j) {
+            struct table_index *x = &t->indexes[i];
+            const char *name, *kind, *hash, *range = NULL, *proj, *status;
+            json_t *inc, *e;
+            json_int_t no, rcu = 0, wcu = 0;
+            int back = 0, k;
+            size_t m;
+            if (json_unpack(j, "{s:s, s:s, s:I, s:s, s?s, s:s, s:o, s:s,"
+                               " s?b, s?I, s?I}",
+                            "name", &name, "kind", &kind, "no", &no, "hash",
+                            &hash, "range", &range, "proj", &proj,
+                            "include", &inc, "status", &status,
+                            "backfilling", &back, "rcu", &rcu, "wcu",
+                            &wcu) != 0 ||
+                !json_is_array(inc))
+                return -1;
+            t->nindexes = i + 1;
+            x->name = strdup(name);
+            if (x->name == NULL)
+                return -1;
+            if ((k = enum_index(kind, kinds, 2)) < 0)
+                return -1;
+            x->kind = (enum index_kind)k;
+            if ((k = enum_index(proj, projs, 3)) < 0)
+                return -1;
+            x->proj = (enum projection_type)k;
+            if ((k = enum_index(status, st, 4)) < 0)
+                return -1;
+            x->status = (enum index_status)k;
+            x->no = (uint64_t)no;
+            x->backfilling = back;
+            x->rcu = rcu;
+            x->wcu = wcu;
+            if (table_index_bind(t, x, hash, range) != 0)
+                return -1;
+            x->include = calloc(json_array_size(inc) + 1,
+                                sizeof *x->include);
+            if (x->include == NULL)
+                return -1;
+            json_array_foreach(inc, m, e) {
+                if (!json_is_string(e))
+                    return -1;
+                x->include[m] = strdup(json_string_value(e));
+                x->ninclude = m + 1;
+                if (x->include[m] == NULL)
+                    return -1;
+            }
+        }
+    }
+    if ((j = json_object_get(o, "ttl")) && json_is_integer(j))
+        t->ttl = (enum ttl_status)json_integer_value(j);
+    if ((j = json_object_get(o, "ttl_attr")) && json_is_string(j) &&
+        (t->ttl_attr = strdup(json_string_value(j))) == NULL)
+        return -1;
+    if ((j = json_object_get(o, "stream")) && json_is_integer(j))
+        t->stream = (enum stream_view)json_integer_value(j);
+    if ((j = json_object_get(o, "stream_created")) && json_is_integer(j))
+        t->stream_created_ms = json_integer_value(j);
+    if ((tags = json_object_get(o, "tags"))) {
+        if (!json_is_array(tags))
+            return -1;
+        t->tags = calloc(json_array_size(tags) + 1, sizeof *t->tags);
+        if (t->tags == NULL)
+            return -1;
+        json_array_foreach(tags, i, j) {
+            const char *k, *v;
+            if (json_unpack(j, "[ss]", &k, &v) != 0)
+                return -1;
+            t->tags[i].key = strdup(k);
+            t->tags[i].value = strdup(v);
+            t->ntags = i + 1;
+            if (t->tags[i].key == NULL || t->tags[i].value == NULL)
+                return -1;
+        }
+    }
+    if ((j = json_object_get(o, "pitr")) && json_is_integer(j))
+        t->pitr = (int)json_integer_value(j);
+    if ((j = json_object_get(o, "pitr_days")) && json_is_integer(j))
+        t->pitr_days = (int)json_integer_value(j);
+    if ((j = json_object_get(o, "pitr_since")) && json_is_integer(j))
+        t->pitr_since_ms = json_integer_value(j);
+    if ((j = json_object_get(o, "dp")) && json_is_integer(j))
+        t->deletion_protection = (int)json_integer_value(j);
+    return 0;
 }
 
 int table_from_json(const uint8_t *p, size_t n, struct table **out,
@@ -409,6 +678,8 @@ int table_from_json(const uint8_t *p, size_t n, struct table **out,
     t->decreases_today = (int)decs;
     if (status_parse(status, &t->status) != 0 ||
         table_bind_keys(t, hash, range) != 0)
+        goto bad;
+    if (load_extras(o, t) != 0)
         goto bad;
     json_decref(o);
     *out = t;

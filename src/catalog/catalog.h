@@ -36,6 +36,47 @@ enum table_status {
 
 enum billing_mode { BILLING_PROVISIONED, BILLING_PAY_PER_REQUEST };
 
+enum index_kind { INDEX_GSI, INDEX_LSI };
+enum projection_type { PROJ_ALL, PROJ_KEYS_ONLY, PROJ_INCLUDE };
+enum index_status {
+    INDEX_CREATING,
+    INDEX_ACTIVE,
+    INDEX_DELETING,
+    INDEX_UPDATING
+};
+enum ttl_status { TTL_DISABLED, TTL_ENABLED };
+enum stream_view {
+    STREAM_NONE,
+    STREAM_KEYS_ONLY,
+    STREAM_NEW_IMAGE,
+    STREAM_OLD_IMAGE,
+    STREAM_NEW_AND_OLD_IMAGES
+};
+
+/* A secondary index.  Its entries are rows of their own in the engine,
+ * under row-key prefix `no`: the index key (ks) followed by the table's
+ * primary key, holding the projected item. */
+struct table_index {
+    char *name;
+    enum index_kind kind;
+    uint64_t no;
+    struct key_schema ks;       /* names point at the table's attrs */
+    enum projection_type proj;
+    size_t ninclude;
+    char **include;             /* NonKeyAttributes (PROJ_INCLUDE) */
+    enum index_status status;
+    int backfilling;            /* CREATING: existing items being indexed */
+    int64_t rcu, wcu;           /* GSIs on provisioned tables */
+    /* statistics: written by the writer thread only */
+    _Atomic uint64_t item_count;
+    _Atomic uint64_t size_bytes;
+};
+
+struct tag {
+    char *key;
+    char *value;
+};
+
 struct attr_def {
     char *name;
     enum av_type type; /* AV_S, AV_N or AV_B */
@@ -56,6 +97,22 @@ struct table {
     int64_t last_decrease_ms;
     int decreases_today;
     enum table_status status;
+    size_t nindexes;
+    struct table_index *indexes;
+    /* time to live */
+    enum ttl_status ttl;
+    char *ttl_attr;            /* NULL when never set */
+    /* DynamoDB Streams */
+    enum stream_view stream;   /* STREAM_NONE: disabled */
+    int64_t stream_created_ms; /* the latest stream's creation (label) */
+    /* tags */
+    size_t ntags;
+    struct tag *tags;
+    /* point-in-time recovery */
+    int pitr;                  /* 1: enabled */
+    int pitr_days;             /* RecoveryPeriodInDays, 1..35 */
+    int64_t pitr_since_ms;     /* when it was (last) enabled */
+    int deletion_protection;
     /* statistics: written by the writer thread only */
     _Atomic uint64_t item_count;
     _Atomic uint64_t size_bytes;
@@ -86,6 +143,9 @@ size_t catalog_count(struct catalog *c);
 
 struct table *catalog_find(struct catalog *c, const char *name);
 struct table *catalog_find_no(struct catalog *c, uint64_t no);
+/* The table that owns index number `no`, and the index; NULL if none. */
+struct table *catalog_find_index_no(struct catalog *c, uint64_t no,
+                                    struct table_index **index);
 /* Takes ownership of `t`.  TM_EINUSE if the name exists. */
 int catalog_insert(struct catalog *c, struct table *t);
 /* Removes and frees. */
@@ -114,5 +174,13 @@ int table_from_json(const uint8_t *p, size_t n, struct table **out,
                     struct tm_error *err);
 
 const char *table_status_name(enum table_status s);
+
+/* The index `name` of t, or NULL. */
+struct table_index *table_index_find(const struct table *t, const char *name);
+
+/* Bind an index's key schema to t's attribute definitions (hash, range
+ * may be NULL).  TM_EVALIDATION if a name has no definition. */
+int table_index_bind(const struct table *t, struct table_index *ix,
+                     const char *hash, const char *range);
 
 #endif

@@ -29,11 +29,16 @@
  * write knows the size it replaces without decoding the old item.
  *
  * Log records (payload formats; all integers varints unless noted):
- *   PUT           table_no, existed u8, old_size, new_size, klen, key, item
- *   DELETE        table_no, old_size, klen, key
+ *   PUT           no, flags u8, old_size, new_size, klen, key,
+ *                 [oldlen, old item], item
+ *   DELETE        no, flags u8, old_size, klen, key, [oldlen, old item]
  *   TABLE_CREATE  table_to_json text
  *   TABLE_DELETE  table_no, name text (rest of the payload)
  *   TABLE_UPDATE  table_to_json text
+ *   DROP_ROWS     no (every row under that prefix: a dropped index)
+ * `no` is a table's number or an index's (index entries are rows too).
+ * flags: 1 the row existed before, 2 the old item follows (tables with a
+ * stream), 4 a time-to-live delete.  engine_change_parse reads them.
  * Replay applies a record's effect directly: conditions were evaluated
  * before it was logged, and the sizes it carries are what the state had at
  * that point of the log, which replay reproduces exactly.
@@ -56,7 +61,11 @@
  *
  * Checkpoints: LMDB runs with MDB_NOSYNC (the log is the durable copy).
  * Every CHECKPOINT_MS the checkpointer thread syncs LMDB and removes log
- * segments wholly before the LSN it had committed when the sync started.
+ * segments wholly before the LSN it had committed when the sync started,
+ * but never records younger than the longest window a table needs: 24 h
+ * for a table with a stream, its recovery period for a table with PITR.
+ * Record times come from per-minute (LSN, time) samples kept in memory; a
+ * restarted server has none yet, and keeps the whole log until it does.
  *
  * THREAD SAFETY NOTES: the queue is guarded by qlock; the writer thread is
  * the only LMDB writer and the only catalog mutator; readers use their own
@@ -95,8 +104,15 @@ enum {
     REC_DELETE = 2,
     REC_TABLE_CREATE = 3,
     REC_TABLE_DELETE = 4,
-    REC_TABLE_UPDATE = 5
+    REC_TABLE_UPDATE = 5,
+    REC_DROP_ROWS = 6
 };
+
+#define RF_EXISTED 1
+#define RF_OLD 2
+#define RF_TTL 4
+#define SAMPLE_MS 60000
+#define SAMPLES_MAX 65536
 
 struct stat_delta {
     uint64_t no;
@@ -133,6 +149,16 @@ struct engine {
 
     _Atomic uint64_t committed_lsn;
     _Atomic int broken;
+
+    /* (first LSN, time) of the first batch in each minute, for retention:
+     * the checkpointer keeps log records younger than the longest window
+     * any table needs (streams 24 h, PITR its recovery period). */
+    pthread_mutex_t sample_lock;
+    struct lsn_sample {
+        uint64_t lsn;
+        int64_t time_ms;
+    } *samples;
+    size_t nsamples;
 };
 
 struct engine_rtx {
@@ -385,21 +411,41 @@ static int unstore_table(struct engine *e, MDB_txn *txn, const char *name,
     return 0;
 }
 
+/* The statistics of number `no`: a table's or an index's. */
+static int stats_of(struct engine *e, uint64_t no, _Atomic uint64_t **items,
+                    _Atomic uint64_t **bytes)
+{
+    struct table *t = catalog_find_no(e->cat, no);
+    struct table_index *ix;
+
+    if (t) {
+        *items = &t->item_count;
+        *bytes = &t->size_bytes;
+        return 1;
+    }
+    if (catalog_find_index_no(e->cat, no, &ix)) {
+        *items = &ix->item_count;
+        *bytes = &ix->size_bytes;
+        return 1;
+    }
+    return 0;
+}
+
 /* Write the stats rows of the tables in `d` (current value + delta). */
 static int flush_stats(struct engine *e, MDB_txn *txn, const struct deltas *d,
                        struct tm_error *err)
 {
     for (size_t i = 0; i < d->n; i++) {
-        struct table *t = catalog_find_no(e->cat, d->v[i].no);
+        _Atomic uint64_t *ai, *ab;
         uint8_t kb[8], vb[16];
         MDB_val k = {8, kb}, v = {16, vb};
         int64_t items, bytes;
         int mrc;
 
-        if (t == NULL)
+        if (!stats_of(e, d->v[i].no, &ai, &ab))
             continue; /* dropped in this batch */
-        items = (int64_t)atomic_load(&t->item_count) + d->v[i].items;
-        bytes = (int64_t)atomic_load(&t->size_bytes) + d->v[i].bytes;
+        items = (int64_t)atomic_load(ai) + d->v[i].items;
+        bytes = (int64_t)atomic_load(ab) + d->v[i].bytes;
         if (items < 0)
             items = 0;
         if (bytes < 0)
@@ -419,27 +465,36 @@ static int flush_stats(struct engine *e, MDB_txn *txn, const struct deltas *d,
 static void publish_stats(struct engine *e, const struct deltas *d)
 {
     for (size_t i = 0; i < d->n; i++) {
-        struct table *t = catalog_find_no(e->cat, d->v[i].no);
+        _Atomic uint64_t *ai, *ab;
         int64_t items, bytes;
 
-        if (t == NULL)
+        if (!stats_of(e, d->v[i].no, &ai, &ab))
             continue;
-        items = (int64_t)atomic_load(&t->item_count) + d->v[i].items;
-        bytes = (int64_t)atomic_load(&t->size_bytes) + d->v[i].bytes;
-        atomic_store(&t->item_count, (uint64_t)(items < 0 ? 0 : items));
-        atomic_store(&t->size_bytes, (uint64_t)(bytes < 0 ? 0 : bytes));
+        items = (int64_t)atomic_load(ai) + d->v[i].items;
+        bytes = (int64_t)atomic_load(ab) + d->v[i].bytes;
+        atomic_store(ai, (uint64_t)(items < 0 ? 0 : items));
+        atomic_store(ab, (uint64_t)(bytes < 0 ? 0 : bytes));
     }
 }
 
 /* ---- catalog effects (shared by ops and replay) ------------------------ */
+
+/* Keep next_table_no past every number a definition uses. */
+static void bump_numbers(struct engine *e, const struct table *t)
+{
+    if (t->no >= e->next_table_no)
+        e->next_table_no = t->no + 1;
+    for (size_t i = 0; i < t->nindexes; i++)
+        if (t->indexes[i].no >= e->next_table_no)
+            e->next_table_no = t->indexes[i].no + 1;
+}
 
 static int do_create_table(struct engine *e, MDB_txn *txn, struct table *t,
                            struct tm_error *err)
 {
     int rc;
 
-    if (t->no >= e->next_table_no)
-        e->next_table_no = t->no + 1;
+    bump_numbers(e, t);
     rc = store_table(e, txn, t, err);
     if (rc == 0)
         rc = put_meta_u64(e, txn, "next_table_no", e->next_table_no, err);
@@ -464,6 +519,8 @@ static int do_delete_table(struct engine *e, MDB_txn *txn, const char *name,
                             "found",
                             name);
     rc = drop_rows(e, txn, t->no, err);
+    for (size_t i = 0; rc == 0 && i < t->nindexes; i++)
+        rc = drop_rows(e, txn, t->indexes[i].no, err);
     if (rc == 0)
         rc = unstore_table(e, txn, name, err);
     if (rc == 0)
@@ -474,7 +531,12 @@ static int do_delete_table(struct engine *e, MDB_txn *txn, const char *name,
 static int do_update_table(struct engine *e, MDB_txn *txn, struct table *t,
                            struct tm_error *err)
 {
-    int rc = store_table(e, txn, t, err);
+    int rc;
+
+    bump_numbers(e, t);
+    rc = store_table(e, txn, t, err);
+    if (rc == 0)
+        rc = put_meta_u64(e, txn, "next_table_no", e->next_table_no, err);
     if (rc)
         return rc;
     rc = catalog_replace(e->cat, t);
@@ -508,37 +570,35 @@ static int replay_record(struct engine *e, MDB_txn *txn,
                          struct tm_error *err)
 {
     const uint8_t *p = r->payload, *end = p + r->len;
-    uint64_t no, existed = 0, old_size, new_size = 0, klen;
+    uint64_t no;
     struct table *t;
     int rc;
 
     switch (r->type) {
     case REC_PUT:
-    case REC_DELETE:
-        if (buf_get_varint(&p, end, &no) != 0)
+    case REC_DELETE: {
+        struct engine_change ch;
+        struct table_index *ix = NULL;
+        if (engine_change_parse(r, &ch) != 1)
+            goto bad;
+        if (catalog_find_no(e->cat, ch.table_no) == NULL &&
+            catalog_find_index_no(e->cat, ch.table_no, &ix) == NULL)
             goto bad;
         if (r->type == REC_PUT) {
-            if (p >= end)
-                goto bad;
-            existed = *p++;
-        }
-        if (buf_get_varint(&p, end, &old_size) != 0 ||
-            (r->type == REC_PUT && buf_get_varint(&p, end, &new_size) != 0) ||
-            buf_get_varint(&p, end, &klen) != 0 ||
-            klen > (uint64_t)(end - p))
-            goto bad;
-        if (catalog_find_no(e->cat, no) == NULL)
-            goto bad;
-        if (r->type == REC_PUT) {
-            rc = do_put(e, txn, no, p, klen, p + klen,
-                        (size_t)(end - p - klen), (size_t)new_size, err);
-            deltas_add(d, no, existed ? 0 : 1,
-                       (int64_t)new_size - (int64_t)old_size);
+            rc = do_put(e, txn, ch.table_no, ch.key, ch.klen, ch.new_item,
+                        ch.new_len, ch.new_size, err);
+            deltas_add(d, ch.table_no, ch.existed ? 0 : 1,
+                       (int64_t)ch.new_size - (int64_t)ch.old_size);
         } else {
-            rc = do_delete(e, txn, no, p, klen, err);
-            deltas_add(d, no, -1, -(int64_t)old_size);
+            rc = do_delete(e, txn, ch.table_no, ch.key, ch.klen, err);
+            deltas_add(d, ch.table_no, -1, -(int64_t)ch.old_size);
         }
         return rc;
+    }
+    case REC_DROP_ROWS:
+        if (buf_get_varint(&p, end, &no) != 0 || p != end)
+            goto bad;
+        return drop_rows(e, txn, no, err);
     case REC_TABLE_CREATE:
     case REC_TABLE_UPDATE:
         rc = table_from_json(r->payload, r->len, &t, err);
@@ -600,26 +660,27 @@ int engine_wtx_get(struct engine_wtx *w, uint64_t table_no,
     return wtx_row(w, table_no, key, klen, val, len, NULL);
 }
 
-int engine_wtx_put(struct engine_wtx *w, const struct table *t,
+/* Write a row of `no` and log it; the old item goes into the record when
+ * `keep_old` (tables with a stream). */
+static int row_put(struct engine_wtx *w, uint64_t no, int keep_old,
                    const uint8_t *key, size_t klen, const uint8_t *item,
                    size_t ilen, size_t size)
 {
     struct tm_error err;
-    const uint8_t *old;
-    size_t olen, old_size = 0, lenpos;
+    const uint8_t *old = NULL;
+    size_t olen = 0, old_size = 0, lenpos;
     int existed, rc;
 
-    existed = wtx_row(w, t->no, key, klen, &old, &olen, &old_size);
+    existed = wtx_row(w, no, key, klen, &old, &olen, &old_size);
     if (existed < 0)
         return existed;
-    rc = do_put(w->e, w->txn, t->no, key, klen, item, ilen, size, &err);
-    if (rc)
-        return rc;
+    keep_old = keep_old && existed;
     rc = rec_begin(w, REC_PUT, &lenpos);
     if (rc == 0)
-        rc = buf_put_varint(&w->recs, t->no);
+        rc = buf_put_varint(&w->recs, no);
     if (rc == 0)
-        rc = buf_putc(&w->recs, existed ? 1 : 0);
+        rc = buf_putc(&w->recs, (uint8_t)((existed ? RF_EXISTED : 0) |
+                                          (keep_old ? RF_OLD : 0)));
     if (rc == 0)
         rc = buf_put_varint(&w->recs, old_size);
     if (rc == 0)
@@ -628,44 +689,161 @@ int engine_wtx_put(struct engine_wtx *w, const struct table *t,
         rc = buf_put_varint(&w->recs, klen);
     if (rc == 0)
         rc = buf_append(&w->recs, key, klen);
+    if (rc == 0 && keep_old) {
+        rc = buf_put_varint(&w->recs, olen);
+        if (rc == 0)
+            rc = buf_append(&w->recs, old, olen);
+    }
     if (rc == 0)
         rc = buf_append(&w->recs, item, ilen);
     if (rc)
         return rc;
+    /* the old bytes are borrowed from the map: write only after copying */
+    rc = do_put(w->e, w->txn, no, key, klen, item, ilen, size, &err);
+    if (rc)
+        return rc;
     rec_end(w, lenpos);
-    deltas_add(&w->d, t->no, existed ? 0 : 1,
-               (int64_t)size - (int64_t)old_size);
+    deltas_add(&w->d, no, existed ? 0 : 1, (int64_t)size - (int64_t)old_size);
     return 0;
 }
 
-int engine_wtx_delete(struct engine_wtx *w, const struct table *t,
-                      const uint8_t *key, size_t klen)
+static int row_delete(struct engine_wtx *w, uint64_t no, int keep_old,
+                      int ttl, const uint8_t *key, size_t klen)
 {
     struct tm_error err;
-    const uint8_t *old;
-    size_t olen, old_size = 0, lenpos;
+    const uint8_t *old = NULL;
+    size_t olen = 0, old_size = 0, lenpos;
     int existed, rc;
 
-    existed = wtx_row(w, t->no, key, klen, &old, &olen, &old_size);
+    existed = wtx_row(w, no, key, klen, &old, &olen, &old_size);
     if (existed <= 0)
         return existed; /* absent: nothing to do, nothing to log */
-    rc = do_delete(w->e, w->txn, t->no, key, klen, &err);
-    if (rc)
-        return rc;
     rc = rec_begin(w, REC_DELETE, &lenpos);
     if (rc == 0)
-        rc = buf_put_varint(&w->recs, t->no);
+        rc = buf_put_varint(&w->recs, no);
+    if (rc == 0)
+        rc = buf_putc(&w->recs, (uint8_t)(RF_EXISTED |
+                                          (keep_old ? RF_OLD : 0) |
+                                          (ttl ? RF_TTL : 0)));
     if (rc == 0)
         rc = buf_put_varint(&w->recs, old_size);
     if (rc == 0)
         rc = buf_put_varint(&w->recs, klen);
     if (rc == 0)
         rc = buf_append(&w->recs, key, klen);
+    if (rc == 0 && keep_old) {
+        rc = buf_put_varint(&w->recs, olen);
+        if (rc == 0)
+            rc = buf_append(&w->recs, old, olen);
+    }
+    if (rc)
+        return rc;
+    rc = do_delete(w->e, w->txn, no, key, klen, &err);
     if (rc)
         return rc;
     rec_end(w, lenpos);
-    deltas_add(&w->d, t->no, -1, -(int64_t)old_size);
+    deltas_add(&w->d, no, -1, -(int64_t)old_size);
     return 0;
+}
+
+int engine_wtx_put(struct engine_wtx *w, const struct table *t,
+                   const uint8_t *key, size_t klen, const uint8_t *item,
+                   size_t ilen, size_t size)
+{
+    return row_put(w, t->no, t->stream != STREAM_NONE, key, klen, item, ilen,
+                   size);
+}
+
+int engine_wtx_delete(struct engine_wtx *w, const struct table *t,
+                      const uint8_t *key, size_t klen)
+{
+    return row_delete(w, t->no, t->stream != STREAM_NONE, 0, key, klen);
+}
+
+int engine_wtx_delete_ttl(struct engine_wtx *w, const struct table *t,
+                          const uint8_t *key, size_t klen)
+{
+    return row_delete(w, t->no, t->stream != STREAM_NONE, 1, key, klen);
+}
+
+int engine_wtx_index_put(struct engine_wtx *w, uint64_t index_no,
+                         const uint8_t *key, size_t klen, const uint8_t *item,
+                         size_t ilen, size_t size)
+{
+    return row_put(w, index_no, 0, key, klen, item, ilen, size);
+}
+
+int engine_wtx_index_delete(struct engine_wtx *w, uint64_t index_no,
+                            const uint8_t *key, size_t klen)
+{
+    return row_delete(w, index_no, 0, 0, key, klen);
+}
+
+uint64_t engine_wtx_alloc_no(struct engine_wtx *w)
+{
+    return w->e->next_table_no++;
+}
+
+int engine_wtx_drop_rows(struct engine_wtx *w, uint64_t no)
+{
+    struct tm_error err;
+    size_t lenpos;
+    int rc = rec_begin(w, REC_DROP_ROWS, &lenpos);
+
+    if (rc == 0)
+        rc = buf_put_varint(&w->recs, no);
+    if (rc)
+        return rc;
+    rec_end(w, lenpos);
+    return drop_rows(w->e, w->txn, no, &err);
+}
+
+int engine_change_parse(const struct wal_record *r, struct engine_change *c)
+{
+    const uint8_t *p = r->payload, *end = p + r->len;
+    uint64_t v, klen, olen;
+    uint8_t flags;
+
+    if (r->type != REC_PUT && r->type != REC_DELETE)
+        return 0;
+    memset(c, 0, sizeof *c);
+    c->lsn = r->lsn;
+    c->time_ms = r->time_ms;
+    c->is_delete = r->type == REC_DELETE;
+    if (buf_get_varint(&p, end, &c->table_no) != 0 || p >= end)
+        return TM_ECORRUPT;
+    flags = *p++;
+    c->existed = (flags & RF_EXISTED) != 0;
+    c->ttl = (flags & RF_TTL) != 0;
+    if (buf_get_varint(&p, end, &v) != 0)
+        return TM_ECORRUPT;
+    c->old_size = (size_t)v;
+    if (!c->is_delete) {
+        if (buf_get_varint(&p, end, &v) != 0)
+            return TM_ECORRUPT;
+        c->new_size = (size_t)v;
+    }
+    if (buf_get_varint(&p, end, &klen) != 0 || klen > (uint64_t)(end - p))
+        return TM_ECORRUPT;
+    c->key = p;
+    c->klen = (size_t)klen;
+    p += klen;
+    if (flags & RF_OLD) {
+        if (buf_get_varint(&p, end, &olen) != 0 ||
+            olen > (uint64_t)(end - p))
+            return TM_ECORRUPT;
+        c->old_item = p;
+        c->old_len = (size_t)olen;
+        p += olen;
+    }
+    if (c->is_delete) {
+        if (p != end)
+            return TM_ECORRUPT;
+    } else {
+        c->new_item = p;
+        c->new_len = (size_t)(end - p);
+    }
+    return 1;
 }
 
 static int log_table(struct engine_wtx *w, uint8_t type, const struct table *t)
@@ -686,7 +864,9 @@ int engine_wtx_create_table(struct engine_wtx *w, struct table *t)
 
     if (catalog_find(w->e->cat, t->name) != NULL)
         return TM_EINUSE;
-    t->no = w->e->next_table_no;
+    t->no = w->e->next_table_no++;
+    for (size_t i = 0; i < t->nindexes; i++)
+        t->indexes[i].no = w->e->next_table_no++;
     rc = log_table(w, REC_TABLE_CREATE, t);
     if (rc)
         return rc;
@@ -752,6 +932,16 @@ static int load_catalog(struct engine *e, struct catalog *cat, MDB_txn *txn,
             atomic_store(&t->item_count, buf_get_u64le(sv.mv_data));
             atomic_store(&t->size_bytes,
                          buf_get_u64le((uint8_t *)sv.mv_data + 8));
+        }
+        for (size_t i = 0; i < t->nindexes; i++) {
+            struct table_index *ix = &t->indexes[i];
+            put_be64(kb, ix->no);
+            if (mdb_get(txn, e->dbi_stats, &sk, &sv) == 0 &&
+                sv.mv_size == 16) {
+                atomic_store(&ix->item_count, buf_get_u64le(sv.mv_data));
+                atomic_store(&ix->size_bytes,
+                             buf_get_u64le((uint8_t *)sv.mv_data + 8));
+            }
         }
         rc = catalog_insert(cat, t);
         if (rc) {
@@ -911,13 +1101,86 @@ static void finish_ops(struct engine_op *ops)
     }
 }
 
+/* Remember (first LSN, time) of the first batch of each minute. */
+static void sample(struct engine *e, uint64_t lsn, int64_t time_ms)
+{
+    pthread_mutex_lock(&e->sample_lock);
+    if (e->nsamples == 0 ||
+        time_ms - e->samples[e->nsamples - 1].time_ms >= SAMPLE_MS) {
+        if (e->nsamples == SAMPLES_MAX) {
+            /* beyond 45 days of minutes: thin out the oldest half */
+            for (size_t i = 0; i < SAMPLES_MAX / 2; i++)
+                e->samples[i] = e->samples[2 * i];
+            memmove(e->samples + SAMPLES_MAX / 4,
+                    e->samples + SAMPLES_MAX / 2,
+                    SAMPLES_MAX / 2 * sizeof *e->samples);
+            e->nsamples = SAMPLES_MAX / 4 + SAMPLES_MAX / 2;
+        }
+        e->samples[e->nsamples].lsn = lsn;
+        e->samples[e->nsamples].time_ms = time_ms;
+        e->nsamples++;
+    }
+    pthread_mutex_unlock(&e->sample_lock);
+}
+
+/* The longest log window any table needs, in ms (0: none). */
+static int64_t retention_ms(struct engine *e)
+{
+    struct arena *a = arena_create(16384, 64u << 20);
+    char **names;
+    size_t n;
+    int more;
+    int64_t keep = 0;
+
+    if (a == NULL)
+        return INT64_MAX; /* unsure: keep everything */
+    if (catalog_names(e->cat, NULL, (size_t)-1, a, &names, &n, &more) != 0) {
+        arena_destroy(a);
+        return INT64_MAX;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct table *t;
+        if (catalog_get(e->cat, names[i], a, &t) != 0)
+            continue;
+        if (t->stream != STREAM_NONE && keep < 24LL * 3600 * 1000)
+            keep = 24LL * 3600 * 1000;
+        if (t->pitr && keep < (int64_t)t->pitr_days * 24 * 3600 * 1000)
+            keep = (int64_t)t->pitr_days * 24 * 3600 * 1000;
+    }
+    arena_destroy(a);
+    return keep;
+}
+
+/* The first LSN that must stay in the log: everything before it is older
+ * than the retention window (by the samples) and checkpointed. */
+static uint64_t keep_from(struct engine *e, uint64_t checkpointed)
+{
+    int64_t keep = retention_ms(e), cutoff;
+    uint64_t lsn = 0;
+
+    if (keep == 0)
+        return checkpointed + 1;
+    if (keep == INT64_MAX)
+        return 1;
+    cutoff = clock_now_ms() - keep;
+    pthread_mutex_lock(&e->sample_lock);
+    for (size_t i = 0; i < e->nsamples && e->samples[i].time_ms <= cutoff;
+         i++)
+        lsn = e->samples[i].lsn;
+    pthread_mutex_unlock(&e->sample_lock);
+    /* no sample old enough (e.g. just restarted): keep everything */
+    if (lsn == 0)
+        return 1;
+    return lsn < checkpointed + 1 ? lsn : checkpointed + 1;
+}
+
 static void run_batch(struct engine *e, struct engine_op *ops)
 {
     struct engine_wtx w = {0};
     struct deltas bd = {0};
     struct tm_error err;
     MDB_txn *txn = NULL;
-    uint64_t last_lsn = 0;
+    uint64_t last_lsn = 0, first_lsn = 0;
     int mrc, rc, any = 0, catalog_changed = 0;
     int64_t now = clock_now_ms();
     struct engine_op *op;
@@ -990,6 +1253,8 @@ static void run_batch(struct engine *e, struct engine_op *ops)
             p += 5 + len;
             any = 1;
             last_lsn = op->lsn;
+            if (first_lsn == 0)
+                first_lsn = op->lsn;
         }
         for (size_t i = 0; i < w.d.n; i++)
             deltas_add(&bd, w.d.v[i].no, w.d.v[i].items, w.d.v[i].bytes);
@@ -1016,8 +1281,10 @@ static void run_batch(struct engine *e, struct engine_op *ops)
         }
         goto fail_all;
     }
-    if (any)
+    if (any) {
         atomic_store(&e->committed_lsn, last_lsn);
+        sample(e, first_lsn, w.time_ms);
+    }
     publish_stats(e, &bd);
     goto done;
 
@@ -1202,6 +1469,13 @@ int engine_cursor_open(struct engine_rtx *r, uint64_t table_no,
     return 0;
 }
 
+int engine_wtx_cursor_open(struct engine_wtx *w, uint64_t table_no,
+                           struct engine_cursor **out)
+{
+    struct engine_rtx r = {w->txn, w->e->dbi_items};
+    return engine_cursor_open(&r, table_no, out);
+}
+
 void engine_cursor_close(struct engine_cursor *c)
 {
     if (c == NULL)
@@ -1358,7 +1632,7 @@ static void *ckpt_main(void *arg)
             tm_warn("checkpoint: syncing the state failed; keeping the log");
             continue;
         }
-        if (wal_remove_before(e->wal, lsn + 1, &err) != 0)
+        if (wal_remove_before(e->wal, keep_from(e, lsn), &err) != 0)
             tm_warn("checkpoint: %s", err.msg);
     }
     pthread_mutex_unlock(&e->ckpt_lock);
@@ -1466,6 +1740,8 @@ int engine_open(const struct engine_options *o, struct engine **out,
     pthread_cond_init(&e->qcond, NULL);
     pthread_mutex_init(&e->ckpt_lock, NULL);
     pthread_cond_init(&e->ckpt_cond, NULL);
+    pthread_mutex_init(&e->sample_lock, NULL);
+    e->samples = calloc(SAMPLES_MAX, sizeof *e->samples);
     e->dir = strdup(o->data_dir);
     e->cat = catalog_create();
     if (e->dir == NULL || e->cat == NULL) {
@@ -1524,6 +1800,7 @@ void engine_close(struct engine *e)
     if (e->env)
         mdb_env_close(e->env);
     catalog_destroy(e->cat);
+    free(e->samples);
     if (e->lock_fd >= 0)
         close(e->lock_fd); /* releases the flock */
     free(e->dir);
@@ -1531,3 +1808,7 @@ void engine_close(struct engine *e)
 }
 
 struct catalog *engine_catalog(struct engine *e) { return e->cat; }
+
+struct wal *engine_wal(struct engine *e) { return e->wal; }
+
+const char *engine_wal_dir(struct engine *e) { return e->walpath; }

@@ -140,12 +140,63 @@ int engine_wtx_get(struct engine_wtx *w, uint64_t table_no,
 
 /* Inside apply(): write a row (`size` is the item's DynamoDB size, kept
  * for TableSizeBytes) or delete one (absent: no-op, nothing logged).
- * Logged as PUT/DELETE. */
+ * Logged as PUT/DELETE, with the old item when the table has a stream;
+ * _delete_ttl marks the record as a time-to-live delete.  These write the
+ * table row only: secondary indexes are kept by the caller (src/index). */
 int engine_wtx_put(struct engine_wtx *w, const struct table *t,
                    const uint8_t *key, size_t klen, const uint8_t *item,
                    size_t ilen, size_t size);
 int engine_wtx_delete(struct engine_wtx *w, const struct table *t,
                       const uint8_t *key, size_t klen);
+int engine_wtx_delete_ttl(struct engine_wtx *w, const struct table *t,
+                          const uint8_t *key, size_t klen);
+
+/* Inside apply(): index entries, rows under an index's number. */
+int engine_wtx_index_put(struct engine_wtx *w, uint64_t index_no,
+                         const uint8_t *key, size_t klen, const uint8_t *item,
+                         size_t ilen, size_t size);
+int engine_wtx_index_delete(struct engine_wtx *w, uint64_t index_no,
+                            const uint8_t *key, size_t klen);
+
+/* Inside apply(): a fresh row-key prefix number (for a new index), and
+ * dropping every row under one (a deleted index), logged. */
+uint64_t engine_wtx_alloc_no(struct engine_wtx *w);
+int engine_wtx_drop_rows(struct engine_wtx *w, uint64_t no);
+
+/* Inside apply(): a cursor over the op's own view (a backfill's scan).
+ * Close it before apply() returns. */
+int engine_wtx_cursor_open(struct engine_wtx *w, uint64_t table_no,
+                           struct engine_cursor **out);
+
+/* ---- the change log, read back ----------------------------------------- */
+
+struct wal_record;
+
+/* One row change as the log holds it (DynamoDB Streams, point-in-time
+ * recovery).  Pointers borrow from the record. */
+struct engine_change {
+    uint64_t lsn;
+    int64_t time_ms;
+    uint64_t table_no;          /* a table's or an index's number */
+    int is_delete;
+    int existed;                /* the row existed before */
+    int ttl;                    /* a time-to-live delete */
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *old_item;    /* NULL unless the table had a stream */
+    size_t old_len;
+    const uint8_t *new_item;    /* puts */
+    size_t new_len;
+    size_t old_size, new_size;  /* DynamoDB sizes */
+};
+
+/* 1 and *c filled for a PUT/DELETE record, 0 for other records, or
+ * TM_ECORRUPT. */
+int engine_change_parse(const struct wal_record *r, struct engine_change *c);
+
+/* The live change log and its directory, for readers (wal_reader_open). */
+struct wal *engine_wal(struct engine *e);
+const char *engine_wal_dir(struct engine *e);
 
 /* Inside apply(): catalog changes, logged.  create assigns t->no and
  * stores the definition (takes ownership of `t` on success); delete drops
