@@ -45,9 +45,8 @@ FUZZ_SECONDS ?= 300
 # Debian packages: build, test, bench.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
              liblmdb-dev libzstd-dev libxxhash-dev libssl-dev
-DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev \
-             nodejs npm
-DEB_BENCH := wrk nginx-light nodejs npm
+DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev
+DEB_BENCH := wrk nginx-light
 
 .PHONY: all run test unit unit-asan fuzz-build fuzz integration deps \
         deps-test deps-bench bench clean
@@ -106,11 +105,26 @@ endef
 deps:
 	$(call deb_install,$(DEB_BUILD))
 
+# Node.js and npm (the JavaScript SDK tests, dynalite): from Debian only
+# when the machine has none; a Node.js installed otherwise brings its own
+# npm, which Debian's npm package would conflict with.
+define node_install
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  $(call deb_install_cmd,nodejs npm); \
+	fi
+endef
+deb_install_cmd = echo "installing Debian packages: $(1)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(1)
+
 deps-test: deps
 	$(call deb_install,$(DEB_TEST))
+	$(node_install)
 
 deps-bench: deps
 	$(call deb_install,$(DEB_BENCH))
+	$(node_install)
 
 run: deps
 	$(MAKE) build/tidemark

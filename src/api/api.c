@@ -21,6 +21,7 @@
 #include "base/jsonw.h"
 
 #define TARGET_PREFIX "DynamoDB_20120810."
+#define STREAMS_PREFIX "DynamoDBStreams_20120810."
 
 struct op_entry {
     const char *name;
@@ -33,23 +34,35 @@ static const struct op_entry ops[] = {
 #undef OP
 };
 
-static const struct op_entry *find_op(const char *name, size_t n)
+static const struct op_entry streams_ops[] = {
+#define OP(name, fn) {#name, fn},
+#include "api/streams_ops.def"
+#undef OP
+    {NULL, NULL}};
+
+static const struct op_entry *find_in(const struct op_entry *tab, size_t count,
+                                      const char *name, size_t n)
 {
-    size_t lo = 0, hi = sizeof ops / sizeof ops[0];
+    size_t lo = 0, hi = count;
 
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int d = strncmp(ops[mid].name, name, n);
-        if (d == 0 && ops[mid].name[n] != '\0')
+        int d = strncmp(tab[mid].name, name, n);
+        if (d == 0 && tab[mid].name[n] != '\0')
             d = 1;
         if (d == 0)
-            return &ops[mid];
+            return &tab[mid];
         if (d < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
     return NULL;
+}
+
+static const struct op_entry *find_op(const char *name, size_t n)
+{
+    return find_in(ops, sizeof ops / sizeof ops[0], name, n);
 }
 
 void api_req_init(struct api_req *r, struct api_ctx *ctx, struct arena *a)
@@ -78,10 +91,18 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
     const struct op_entry *op = NULL;
     json_error_t jerr;
     size_t plen = strlen(TARGET_PREFIX);
-    int rc;
+    int rc, is_streams = 0;
 
     if (target && strncmp(target, TARGET_PREFIX, plen) == 0)
         op = find_op(target + plen, strlen(target + plen));
+    else if (target && strncmp(target, STREAMS_PREFIX,
+                               strlen(STREAMS_PREFIX)) == 0) {
+        const char *n = target + strlen(STREAMS_PREFIX);
+        is_streams = 1;
+        op = find_in(streams_ops,
+                     sizeof streams_ops / sizeof streams_ops[0] - 1, n,
+                     strlen(n));
+    }
     if (op == NULL) {
         tm_error_set(&r->err, TM_EUNKNOWNOP,
                      target ? "The operation %s is not supported"
@@ -98,8 +119,11 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
                      jerr.line, jerr.column, jerr.text);
         return API_DONE;
     }
-    if (model_check(r, op->name, strlen(op->name)) != 0)
-        return API_DONE;
+    if (!is_streams) {
+        /* DynamoDB's own operations: checked against its model */
+        if (model_check(r, op->name, strlen(op->name)) != 0)
+            return API_DONE;
+    }
     rc = op->fn(r);
     if (rc == API_PENDING)
         return API_PENDING;
