@@ -150,3 +150,4 @@ bench: deps-bench
 
 clean:
 	rm -rf build
+.SECONDARY:

@@ -25,6 +25,8 @@
 #include "engine/engine.h"
 #include "http/http.h"
 #include "index/index.h"
+#include "restore/restore.h"
+#include "ttl/sweeper.h"
 
 struct config {
     const char *host;
@@ -33,6 +35,7 @@ struct config {
     int sync;
     const char *region;
     const char *account;
+    const char *backup_store;
 };
 
 static void usage(FILE *f)
@@ -54,6 +57,9 @@ static void usage(FILE *f)
             "  --region NAME      region in ARNs (default us-east-1)\n"
             "  --account-id ID    12-digit account in ARNs (default "
             "000000000000)\n"
+            "  --backup-store DIR where on-demand backups are kept (default\n"
+            "                     <data>/backups); deleting a table never\n"
+            "                     touches it\n"
             "  --help             this text\n"
             "  --version          the version\n");
 }
@@ -119,6 +125,8 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
                             "us-east-1, not '%s'",
                             v);
             c->region = v;
+        } else if (strcmp(a, "--backup-store") == 0) {
+            c->backup_store = v;
         } else if (strcmp(a, "--account-id") == 0) {
             if (strlen(v) != 12 || strspn(v, "0123456789") != 12)
                 return fail("--account-id wants 12 digits, not '%s'", v);
@@ -133,11 +141,13 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
 int main(int argc, char **argv)
 {
     struct config c = {"127.0.0.1", 8000, "./data", 1, "us-east-1",
-                       "000000000000"};
+                       "000000000000", NULL};
+    char store_dir[4096];
     struct engine_options eo = {0};
     struct http_options ho = {0};
     struct engine *engine = NULL;
     struct http_server *http = NULL;
+    struct ttl_sweeper *ttl;
     struct api_ctx ctx;
     struct tm_error err;
     sigset_t set;
@@ -164,6 +174,13 @@ int main(int argc, char **argv)
     ctx.engine = engine;
     ctx.region = c.region;
     ctx.account = c.account;
+    snprintf(store_dir, sizeof store_dir, "%s/backups", c.data);
+    if (backup_store_open(c.backup_store ? c.backup_store : store_dir,
+                          &ctx.backups, &err) != 0) {
+        fprintf(stderr, "tidemark: %s\n", err.msg);
+        engine_close(engine);
+        return 1;
+    }
     ctx.tokens = txn_tokens_create();
     if (ctx.tokens == NULL) {
         fprintf(stderr, "tidemark: out of memory\n");
@@ -179,6 +196,9 @@ int main(int argc, char **argv)
     }
     if (index_backfill_resume_all(engine) != 0)
         tm_warn("could not resume index backfills");
+    if (restore_resume_all(engine, ctx.backups) != 0)
+        tm_warn("could not resume interrupted restores");
+    ttl = ttl_sweeper_start(engine, 1000);
     tm_info("tidemark %s listening on http://%s%s%s:%d (data %s, sync %s)",
             TM_VERSION, strchr(c.host, ':') ? "[" : "", c.host,
             strchr(c.host, ':') ? "]" : "", http_port(http), c.data,
@@ -189,8 +209,11 @@ int main(int argc, char **argv)
             sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(http, 10000);
     index_backfill_join();
+    restore_join();
+    ttl_sweeper_stop(ttl);
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
+    backup_store_close(ctx.backups);
     tm_info("stopped");
     return 0;
 }

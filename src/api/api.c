@@ -12,8 +12,10 @@
  *      detected: ..."), then semantic checks, then the table's existence.
  */
 #include "api/api_int.h"
+#include "api/api_streams.h" /* the handlers of streams_ops.def */
 #include "api/model.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,8 +147,33 @@ static void op_done(struct engine_op *op)
     r->resume(r);
 }
 
+static void *job_main(void *arg)
+{
+    struct api_req *r = arg;
+    int rc = r->job(r);
+
+    r->op.rc = rc < 0 ? rc : 0;
+    if (rc < 0) {
+        r->op.err = r->err;
+        if (r->op.err.code == 0)
+            tm_error_set(&r->op.err, rc, "%s", tm_strerror(rc));
+    }
+    r->resume(r);
+    return NULL;
+}
+
 void api_submit(struct api_req *r)
 {
+    if (r->job) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, job_main, r) != 0)
+            submit_failed(r);
+        pthread_attr_destroy(&at);
+        return;
+    }
     r->op.done = op_done;
     r->op.ctx = r;
     if (engine_submit(r->ctx->engine, &r->op) != 0)
@@ -400,7 +427,9 @@ int api_table_for_items(struct api_req *r, const char *name,
 {
     int rc = catalog_get(engine_catalog(r->ctx->engine), name, r->arena, out);
 
-    if (rc == TM_ENOTFOUND)
+    if (rc == TM_ENOTFOUND || (rc == 0 && (*out)->status == TABLE_CREATING))
+        /* DDB: a table being created or restored is not there yet for
+         * items */
         return tm_error_set(&r->err, TM_ENOTFOUND,
                             "Requested resource not found");
     if (rc)
@@ -478,6 +507,20 @@ int write_table_description(struct api_req *r, const struct table *t,
         }
         rc |= buf_putc(o, '}');
     }
+    if (t->restore_table_arn) {
+        rc |= json_put_raw(o, ",\"RestoreSummary\":{");
+        if (t->restore_backup_arn) {
+            rc |= json_put_raw(o, "\"SourceBackupArn\":");
+            rc |= json_put_cstr(o, t->restore_backup_arn);
+            rc |= buf_putc(o, ',');
+        }
+        rc |= json_put_raw(o, "\"SourceTableArn\":");
+        rc |= json_put_cstr(o, t->restore_table_arn);
+        rc |= json_put_raw(o, ",\"RestoreDateTime\":");
+        rc |= json_put_time_ms(o, t->restore_time_ms);
+        rc |= json_put_raw(o, t->restoring ? ",\"RestoreInProgress\":true}"
+                                           : ",\"RestoreInProgress\":false}");
+    }
     for (int kind = INDEX_LSI; kind >= INDEX_GSI; kind--) {
         int first = 1;
         for (size_t i = 0; i < t->nindexes; i++) {
@@ -546,6 +589,8 @@ int write_table_description(struct api_req *r, const struct table *t,
         if (!first)
             rc |= buf_putc(o, ']');
     }
+    /* DynamoDB Streams: StreamSpecification, LatestStreamLabel/Arn */
+    rc |= stream_write_table_members(r, t, o);
     rc |= json_put_raw(o, ",\"DeletionProtectionEnabled\":false}");
     return rc ? TM_ENOMEM : 0;
 }

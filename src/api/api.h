@@ -31,6 +31,8 @@
 #include "base/err.h"
 #include "engine/engine.h"
 
+struct backup_store;
+
 #define API_DONE 0
 #define API_PENDING 1
 
@@ -40,6 +42,7 @@ struct api_ctx {
     const char *region;     /* "us-east-1" */
     const char *account;    /* "000000000000" */
     struct txn_tokens *tokens; /* TransactWriteItems idempotency */
+    struct backup_store *backups; /* on-demand backups */
 };
 
 /* Shape-constraint violations collected for one "N validation errors
@@ -62,6 +65,9 @@ struct api_req {
                                            (",\"Item\":{...}"), or empty */
     /* asynchronous part */
     struct engine_op op;
+    int (*job)(struct api_req *r);      /* instead of op: long work (a
+                                           backup) run on a job thread;
+                                           returns 0 or sets err */
     int (*finish)(struct api_req *r);   /* after op, whatever its outcome:
                                            releases state, and formats the
                                            response if r->op.rc == 0 */

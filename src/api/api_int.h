@@ -112,6 +112,8 @@ struct cwrite {
     struct av keymap;           /* the Key, for updates that create */
     int is_update;              /* compute the new item from old + upd */
     int check_only;             /* ConditionCheck: never writes */
+    int skip_write;             /* the update adds nothing to a missing
+                                   item: nothing is created */
     int rv;                     /* ReturnValues (enum rv in api_update.c) */
     int rv_fail_all_old;        /* ReturnValuesOnConditionCheckFailure */
     struct av *old, *new_item;  /* set on the writer thread */

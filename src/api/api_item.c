@@ -270,7 +270,14 @@ static int put_or_delete(struct api_req *r, int is_delete)
                   "Member must not be null");
     if (name == NULL || strncmp(name, "arn:", 4) != 0)
         check_table_name(&v, name, "tableName");
-    /* enum values: checked against the model (model.c) */
+    /* enum values: checked against the model (model.c), but the 2022
+     * model does not know ReturnValuesOnConditionCheckFailure here */
+    if (rvf && strcmp(rvf, "NONE") && strcmp(rvf, "ALL_OLD")) {
+        char *shown = arena_printf(r->arena, "'%s'", rvf);
+        verrs_add(&v, shown ? shown : "''",
+                  "returnValuesOnConditionCheckFailure",
+                  "Member must satisfy enum value set: [ALL_OLD, NONE]");
+    }
     if ((rc = verrs_finish(&v, r)))
         return rc;
     if (strncmp(name, "arn:", 4) == 0 && strstr(name, ":table/"))

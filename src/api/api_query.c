@@ -508,6 +508,23 @@ int api_scan(struct api_req *r)
     if ((rc = expr_ctx_finish(p.ec, &r->err)) ||
         (rc = parse_start_key(r, &p)))
         goto out;
+    if (has_seg && total > 1 && p.has_start) {
+        unsigned __int128 span = ((unsigned __int128)1 << 64) /
+                                 (unsigned __int128)total;
+        uint64_t h = key_hash_prefix(p.start.data, p.start.len);
+        uint64_t s_lo = (uint64_t)(span * (unsigned __int128)seg);
+        uint64_t s_hi = seg == total - 1
+                            ? UINT64_MAX
+                            : (uint64_t)(span * (unsigned __int128)(seg + 1) -
+                                         1);
+        if (h < s_lo || h > s_hi) {
+            rc = tm_error_set(&r->err, TM_EVALIDATION,
+                              "The provided Exclusive start key does not map "
+                              "to the provided Segment and TotalSegments "
+                              "values.");
+            goto out;
+        }
+    }
     if (has_seg && total > 1) {
         unsigned __int128 span = ((unsigned __int128)1 << 64) /
                                  (unsigned __int128)total;
@@ -647,6 +664,19 @@ int api_query(struct api_req *r)
                           "Either the KeyConditions or KeyConditionExpression"
                           " parameter must be specified in the request.");
         goto out;
+    }
+    /* DDB: a Query's filter may not read the key it queries by */
+    if (p.filter) {
+        const char *keys[2] = {p.ks->hash_name, p.ks->range_name};
+        for (int i = 0; i < 2; i++)
+            if (keys[i] && expr_cond_uses(p.filter, keys[i])) {
+                rc = tm_error_set(&r->err, TM_EVALIDATION,
+                                  "Filter Expression can only contain "
+                                  "non-primary key attributes: Primary key "
+                                  "attribute: %s",
+                                  keys[i]);
+                goto out;
+            }
     }
     if ((rc = expr_parse_condition(p.ec, EXPR_KEY_CONDITION, kc_text, kc_len,
                                    &kc, &r->err)) ||

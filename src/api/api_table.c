@@ -14,6 +14,7 @@
  * state (exists, already exists, same throughput) in apply().
  */
 #include "api/api_int.h"
+#include "api/api_streams.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "base/clock.h"
 #include "base/jsonw.h"
 #include "base/log.h"
+#include "api/api_tags.h"
 #include "index/index.h"
 
 /* A table ARN in a TableName field names the table after ":table/". */
@@ -370,6 +372,9 @@ static int create_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     int rc;
 
     s->t->created_ms = engine_wtx_time(w);
+    /* DynamoDB Streams: a stream made with the table is labelled by it */
+    if (s->t->stream != STREAM_NONE)
+        s->t->stream_created_ms = s->t->created_ms;
     /* DDB: a table made on-demand reports LastUpdateToPayPerRequestDateTime
      * = its creation, and keeps a BillingModeSummary after a switch. */
     if (s->t->billing == BILLING_PAY_PER_REQUEST)
@@ -468,6 +473,8 @@ int api_create_table(struct api_req *r)
     int64_t rcu = 0, wcu = 0;
     int has_billing, has_pt, rc;
     struct create_state *s;
+    struct stream_spec spec;
+    enum stream_view view;
     struct table *t;
     size_t i, nkeys;
 
@@ -476,7 +483,8 @@ int api_create_table(struct api_req *r)
         (rc = req_array(r, r->body, "AttributeDefinitions", &attrs)) ||
         (rc = req_array(r, r->body, "KeySchema", &keys)) ||
         (rc = parse_billing(r, &v, &billing, &has_billing)) ||
-        (rc = parse_throughput(r, &v, &rcu, &wcu, &has_pt)))
+        (rc = parse_throughput(r, &v, &rcu, &wcu, &has_pt)) ||
+        (rc = stream_spec_parse(r, &v, &spec)))
         goto fail;
     check_table_name(&v, name, "tableName");
     if (attrs == NULL)
@@ -522,19 +530,9 @@ int api_create_table(struct api_req *r)
     if ((rc = verrs_finish(&v, r)))
         return rc;
 
-    /* DDB: streams arrive with their own piece of work; refuse them
-     * plainly rather than create a table without them. */
-    for (const char *const *f = (const char *const[]){
-             "StreamSpecification", NULL};
-         *f; f++) {
-        j = json_object_get(r->body, *f);
-        if (j && !json_is_null(j) &&
-            !(json_is_array(j) && json_array_size(j) == 0))
-            return tm_error_set(&r->err, TM_EVALIDATION,
-                                "%s is not supported by this version of "
-                                "Tidemark",
-                                *f);
-    }
+    /* DynamoDB Streams: StreamSpecification's rules (api_streams.c) */
+    if ((rc = stream_spec_create(r, &spec, &view)))
+        return rc;
 
     if (billing == BILLING_PROVISIONED && !has_pt)
         return tm_error_set(&r->err, TM_EVALIDATION,
@@ -614,6 +612,11 @@ int api_create_table(struct api_req *r)
         return TM_EVALIDATION;
     }
     t->billing = billing;
+    if ((rc = api_tags_parse(r, json_object_get(r->body, "Tags"), &t->tags,
+                             &t->ntags)) != 0) {
+        table_free(t);
+        return rc;
+    }
     if ((rc = parse_indexes(r, t)) != 0) {
         table_free(t);
         return rc;
@@ -632,6 +635,7 @@ int api_create_table(struct api_req *r)
     t->rcu = billing == BILLING_PROVISIONED ? rcu : 0;
     t->wcu = billing == BILLING_PROVISIONED ? wcu : 0;
     t->status = TABLE_ACTIVE;
+    t->stream = view; /* DynamoDB Streams; labelled in create_apply */
 
     s = arena_calloc(r->arena, 1, sizeof *s);
     if (s == NULL)
@@ -759,6 +763,7 @@ struct name_state {
     const char *gsi_action;   /* "Create", "Delete", "Update" */
     json_t *attrs;            /* AttributeDefinitions for new index keys */
     const char *created;      /* name of an index to backfill */
+    struct stream_spec stream; /* StreamSpecification (api_streams.h) */
 };
 
 static int delete_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
@@ -772,6 +777,11 @@ static int delete_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
         return tm_error_set(err, TM_ENOTFOUND,
                             "Requested resource not found: Table: %s not "
                             "found",
+                            s->name);
+    if (s->desc->status == TABLE_CREATING)
+        return tm_error_set(err, TM_EINUSE,
+                            "Attempt to change a resource which is still in "
+                            "use: Table is being created: %s",
                             s->name);
     rc = engine_wtx_delete_table(w, s->name);
     return rc ? tm_error_set(err, rc, "deleting table %s failed", s->name)
@@ -1024,6 +1034,11 @@ static int update_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
         table_free(t);
         return rc;
     }
+    /* DynamoDB Streams: enable (new label = now) or disable */
+    if ((rc = stream_spec_update(&s->stream, cur, t, now, err)) != 0) {
+        table_free(t);
+        return rc;
+    }
     s->desc = table_copy(t, r->arena);
     if (s->desc == NULL) {
         table_free(t);
@@ -1065,20 +1080,22 @@ int api_update_table(struct api_req *r)
     enum billing_mode bm = BILLING_PROVISIONED;
     int64_t rcu = 0, wcu = 0;
     int has_billing, has_pt, rc;
+    struct stream_spec spec;
 
     rc = table_arg(r, &name);
     if (rc)
         return rc;
     verrs_init(&v);
     if ((rc = parse_billing(r, &v, &bm, &has_billing)) ||
-        (rc = parse_throughput(r, &v, &rcu, &wcu, &has_pt))) {
+        (rc = parse_throughput(r, &v, &rcu, &wcu, &has_pt)) ||
+        (rc = stream_spec_parse(r, &v, &spec))) {
         buf_free(&v.msg);
         return rc;
     }
     if ((rc = verrs_finish(&v, r)))
         return rc;
     for (const char *const *f = (const char *const[]){
-             "StreamSpecification", "ReplicaUpdates", NULL};
+             "ReplicaUpdates", NULL};
          *f; f++) {
         json_t *j = json_object_get(r->body, *f);
         if (j && !json_is_null(j))
@@ -1111,7 +1128,10 @@ int api_update_table(struct api_req *r)
                                 "One of GlobalSecondaryIndexUpdate.Create, "
                                 "Update or Delete must be specified");
     }
-    if (!has_billing && !has_pt && gsi_obj == NULL &&
+    /* DynamoDB Streams: StreamSpecification's own rules */
+    if ((rc = stream_spec_check_update(r, &spec, gsi_act)))
+        return rc;
+    if (!has_billing && !has_pt && gsi_obj == NULL && !spec.present &&
         json_object_get(r->body, "SSESpecification") == NULL)
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "At least one of ProvisionedThroughput, "
@@ -1129,5 +1149,6 @@ int api_update_table(struct api_req *r)
     s->has_pt = has_pt;
     s->rcu = rcu;
     s->wcu = wcu;
+    s->stream = spec;
     return rc;
 }

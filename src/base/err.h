@@ -34,7 +34,17 @@
     XX(ETXCANCELED, TM_NS_DDB, "TransactionCanceledException", 400)          \
     XX(ETXINPROGRESS, TM_NS_DDB, "TransactionInProgressException", 400)      \
     XX(EIDEMPOTENT, TM_NS_DDB, "IdempotentParameterMismatchException", 400)  \
+    XX(ETABLENOTFOUND, TM_NS_DDB, "TableNotFoundException", 400)             \
+    XX(ETABLEEXISTS, TM_NS_DDB, "TableAlreadyExistsException", 400)          \
+    XX(ETABLEINUSE, TM_NS_DDB, "TableInUseException", 400)                   \
+    XX(EBACKUPNOTFOUND, TM_NS_DDB, "BackupNotFoundException", 400)           \
+    XX(EBACKUPINUSE, TM_NS_DDB, "BackupInUseException", 400)                 \
+    XX(EPITRUNAVAILABLE, TM_NS_DDB,                                          \
+       "PointInTimeRecoveryUnavailableException", 400)                       \
+    XX(EBADRESTORETIME, TM_NS_DDB, "InvalidRestoreTimeException", 400)       \
     XX(EACCESS, TM_NS_CORESVC, "AccessDeniedException", 400)                 \
+    XX(EEXPIREDITER, TM_NS_DDB, "ExpiredIteratorException", 400)             \
+    XX(ETRIMMED, TM_NS_DDB, "TrimmedDataAccessException", 400)               \
     XX(EINTERNAL, TM_NS_DDB, "InternalServerError", 500)                     \
     XX(ENOMEM, TM_NS_DDB, "InternalServerError", 500)                        \
     XX(EIO, TM_NS_DDB, "InternalServerError", 500)                           \

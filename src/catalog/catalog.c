@@ -251,6 +251,8 @@ void table_free(struct table *t)
     }
     free(t->tags);
     free(t->ttl_attr);
+    free(t->restore_backup_arn);
+    free(t->restore_table_arn);
     free(t->name);
     free(t);
 }
@@ -305,6 +307,14 @@ struct table *table_copy(const struct table *t, struct arena *a)
     c->pitr_days = t->pitr_days;
     c->pitr_since_ms = t->pitr_since_ms;
     c->deletion_protection = t->deletion_protection;
+    c->restoring = t->restoring;
+    c->restore_time_ms = t->restore_time_ms;
+    if (t->restore_backup_arn &&
+        (c->restore_backup_arn = xstrdup(a, t->restore_backup_arn)) == NULL)
+        goto fail;
+    if (t->restore_table_arn &&
+        (c->restore_table_arn = xstrdup(a, t->restore_table_arn)) == NULL)
+        goto fail;
     if (t->ttl_attr && (c->ttl_attr = xstrdup(a, t->ttl_attr)) == NULL)
         goto fail;
     if (t->nindexes) {
@@ -504,6 +514,16 @@ int table_to_json(const struct table *t, struct buf *out)
     json_object_set_new(o, "pitr_days", json_integer(t->pitr_days));
     json_object_set_new(o, "pitr_since", json_integer(t->pitr_since_ms));
     json_object_set_new(o, "dp", json_integer(t->deletion_protection));
+    if (t->restore_table_arn) {
+        json_object_set_new(o, "restoring", json_integer(t->restoring));
+        json_object_set_new(o, "restore_table",
+                            json_string(t->restore_table_arn));
+        if (t->restore_backup_arn)
+            json_object_set_new(o, "restore_backup",
+                                json_string(t->restore_backup_arn));
+        json_object_set_new(o, "restore_time",
+                            json_integer(t->restore_time_ms));
+    }
     text = json_dumps(o, JSON_COMPACT);
     if (text == NULL)
         goto out;
@@ -623,6 +643,16 @@ static int load_extras(json_t *o, struct table *t)
         t->pitr_since_ms = json_integer_value(j);
     if ((j = json_object_get(o, "dp")) && json_is_integer(j))
         t->deletion_protection = (int)json_integer_value(j);
+    if ((j = json_object_get(o, "restoring")) && json_is_integer(j))
+        t->restoring = (int)json_integer_value(j);
+    if ((j = json_object_get(o, "restore_table")) && json_is_string(j) &&
+        (t->restore_table_arn = strdup(json_string_value(j))) == NULL)
+        return -1;
+    if ((j = json_object_get(o, "restore_backup")) && json_is_string(j) &&
+        (t->restore_backup_arn = strdup(json_string_value(j))) == NULL)
+        return -1;
+    if ((j = json_object_get(o, "restore_time")) && json_is_integer(j))
+        t->restore_time_ms = json_integer_value(j);
     return 0;
 }
 

@@ -113,6 +113,11 @@ struct table {
     int pitr_days;             /* RecoveryPeriodInDays, 1..35 */
     int64_t pitr_since_ms;     /* when it was (last) enabled */
     int deletion_protection;
+    /* a restored table: RestoreSummary */
+    int restoring;             /* 1 while its items are being loaded */
+    char *restore_backup_arn;  /* SourceBackupArn, or NULL (PITR) */
+    char *restore_table_arn;   /* SourceTableArn */
+    int64_t restore_time_ms;   /* RestoreDateTime */
     /* statistics: written by the writer thread only */
     _Atomic uint64_t item_count;
     _Atomic uint64_t size_bytes;

@@ -146,6 +146,7 @@ struct engine {
     int ckpt_started;
     pthread_mutex_t ckpt_lock;
     pthread_cond_t ckpt_cond;
+    int ckpt_stop;        /* guarded by ckpt_lock: no wakeup can be lost */
 
     _Atomic uint64_t committed_lsn;
     _Atomic int broken;
@@ -1415,6 +1416,17 @@ int engine_read_begin(struct engine *e, struct engine_rtx **out)
     return 0;
 }
 
+uint64_t engine_read_lsn(struct engine_rtx *r)
+{
+    MDB_val k = {11, (void *)"applied_lsn"}, v;
+    MDB_dbi meta;
+
+    if (mdb_dbi_open(r->txn, "meta", 0, &meta) != 0 ||
+        mdb_get(r->txn, meta, &k, &v) != 0 || v.mv_size != 8)
+        return 0;
+    return buf_get_u64le(v.mv_data);
+}
+
 void engine_read_end(struct engine_rtx *r)
 {
     if (r == NULL)
@@ -1621,10 +1633,10 @@ static void *ckpt_main(void *arg)
 
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += CHECKPOINT_MS / 1000;
-        pthread_cond_timedwait(&e->ckpt_cond, &e->ckpt_lock, &ts);
-        pthread_mutex_lock(&e->qlock);
-        closing = e->closing;
-        pthread_mutex_unlock(&e->qlock);
+        while (!e->ckpt_stop &&
+               pthread_cond_timedwait(&e->ckpt_cond, &e->ckpt_lock, &ts) == 0)
+            ; /* spurious or early wakeups: wait out the period */
+        closing = e->ckpt_stop;
         if (closing)
             break;
         lsn = atomic_load(&e->committed_lsn);
@@ -1790,6 +1802,7 @@ void engine_close(struct engine *e)
         pthread_join(e->writer, NULL);
     if (e->ckpt_started) {
         pthread_mutex_lock(&e->ckpt_lock);
+        e->ckpt_stop = 1;
         pthread_cond_signal(&e->ckpt_cond);
         pthread_mutex_unlock(&e->ckpt_lock);
         pthread_join(e->ckpt, NULL);

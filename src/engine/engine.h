@@ -69,6 +69,9 @@ struct catalog *engine_catalog(struct engine *e);
 int engine_read_begin(struct engine *e, struct engine_rtx **out);
 void engine_read_end(struct engine_rtx *r);
 
+/* The change-log position this snapshot reflects (the last applied LSN). */
+uint64_t engine_read_lsn(struct engine_rtx *r);
+
 /* Look up the row `key` of table number `table_no`.  Returns 1 and sets
  * `*val`/`*len` (borrowed: valid until engine_read_end) if found, 0 if
  * not, or a TM_E* code. */

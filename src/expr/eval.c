@@ -261,6 +261,24 @@ static int eval(const struct expr_node *n, const struct av *item)
     return 0;
 }
 
+static int node_uses(const struct expr_node *n, const char *name, size_t len)
+{
+    if (n == NULL)
+        return 0;
+    if (n->kind == EN_PATH && n->path.n > 0 && n->path.el[0].index < 0 &&
+        n->path.el[0].len == len && memcmp(n->path.el[0].name, name, len) == 0)
+        return 1;
+    for (uint32_t i = 0; i < n->nargs; i++)
+        if (node_uses(n->args[i], name, len))
+            return 1;
+    return 0;
+}
+
+int expr_cond_uses(const struct expr_cond *e, const char *name)
+{
+    return e && node_uses(e->root, name, strlen(name));
+}
+
 int expr_eval_condition(const struct expr_cond *e, const struct av *item,
                         int *result, struct tm_error *err)
 {

@@ -87,6 +87,10 @@ int expr_parse_update(struct expr_ctx *c, const char *text, size_t len,
 int expr_eval_condition(const struct expr_cond *e, const struct av *item,
                         int *result, struct tm_error *err);
 
+/* 1 if the condition reads the top-level attribute `name` (Query refuses
+ * a FilterExpression on key attributes). */
+int expr_cond_uses(const struct expr_cond *e, const char *name);
+
 /* The projection of `item` (an AV_M) into `*out` (an AV_M), keeping the
  * nested structure of each path ("a.b[1]" gives {"a":{"M":{"b":{"L":[x]}}}}
  * with list elements compacted in index order, as DynamoDB does). */

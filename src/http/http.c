@@ -384,8 +384,7 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
         o->idle_timeout ? o->idle_timeout : 300u,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
     if (s->d == NULL) {
         pthread_mutex_destroy(&s->pool_lock);
         free(s);

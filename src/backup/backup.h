@@ -1,0 +1,91 @@
+/*
+ * backup.h - the backup store: on-demand backups as files in a directory
+ * of their own, independent of the tables they came from.
+ *
+ * Each backup is two files in the store directory (default
+ * <data>/backups, or --backup-store DIR):
+ *   <id>.tmbak   the rows, in the checked format of backup_format.h
+ *   <id>.json    its description: ARN, name, type, times, sizes, the
+ *                table's definition and statistics at backup time
+ * The .json is written last (temporary file, fsync, rename, fsync of the
+ * directory), so a backup exists exactly when its .json does, and a crash
+ * while writing leaves only temporary files, removed at the next start.
+ * Deleting a table never touches the store.
+ *
+ * Creating a backup reads one LMDB snapshot, so it holds the table exactly
+ * as of the request while writes go on, and never blocks the writer.  It
+ * completes before CreateBackup answers (a backup cannot be resumed after
+ * a crash: the snapshot is gone), answering CREATING as DynamoDB does;
+ * DescribeBackup then shows AVAILABLE.
+ *
+ * Thread-safety: the registry is guarded by one mutex; lookups copy into
+ * the caller's arena.
+ */
+#ifndef TM_BACKUP_H
+#define TM_BACKUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/err.h"
+#include "engine/engine.h"
+
+enum backup_type { BACKUP_USER, BACKUP_SYSTEM, BACKUP_AWS };
+
+struct backup_info {
+    char *arn;
+    char *id;               /* "01764085000123-a1b2c3d4" */
+    char *name;
+    enum backup_type type;
+    int64_t created_ms;
+    int64_t expiry_ms;      /* SYSTEM backups; 0 otherwise */
+    uint64_t size_bytes;    /* BackupSizeBytes: the table's size then */
+    uint64_t items;         /* the table's item count then */
+    uint64_t lsn;           /* change-log position it reflects */
+    char *table_name, *table_id, *table_arn;
+    char *table_json;       /* table_to_json of the table then */
+    char *path;             /* the .tmbak file */
+    int restores;           /* restores reading it right now */
+};
+
+struct backup_store;
+
+/* Open (creating) the store directory and load every backup in it;
+ * leftover temporary files are removed. */
+int backup_store_open(const char *dir, struct backup_store **out,
+                      struct tm_error *err);
+void backup_store_close(struct backup_store *s);
+
+/* Back up table `t` (a copy taken by the caller) from a snapshot now.
+ * `type` USER for CreateBackup, SYSTEM for DeleteTable with PITR on.  On
+ * success *out is a copy in `a`. */
+int backup_store_create(struct backup_store *s, struct engine *e,
+                        const char *table_name, const char *backup_name,
+                        enum backup_type type, const char *region,
+                        const char *account, struct arena *a,
+                        struct backup_info **out, struct tm_error *err);
+
+/* A copy of backup `arn` in `a`: 0, or TM_EBACKUPNOTFOUND. */
+int backup_store_get(struct backup_store *s, const char *arn,
+                     struct arena *a, struct backup_info **out);
+
+/* Every backup, copied into `a`, in ascending creation time. */
+int backup_store_list(struct backup_store *s, struct arena *a,
+                      struct backup_info ***out, size_t *n);
+
+/* Delete backup `arn`: TM_EBACKUPNOTFOUND, TM_EBACKUPINUSE while a restore
+ * reads it, or 0 with *out the description before deletion. */
+int backup_store_delete(struct backup_store *s, const char *arn,
+                        struct arena *a, struct backup_info **out,
+                        struct tm_error *err);
+
+/* Mark backup `arn` as read by one more (+1) or one fewer (-1) restore.
+ * +1 fails with TM_EBACKUPINUSE when a restore already reads it (one
+ * restore per backup at a time, as on DynamoDB). */
+int backup_store_use(struct backup_store *s, const char *arn, int delta);
+
+/* Remove SYSTEM backups past their expiry.  Returns how many. */
+int backup_store_expire(struct backup_store *s, int64_t now_ms);
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * restore.c - the restore pipeline; see restore.h.
+ */
+#include "restore/restore.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backup/backup_format.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "index/index.h"
+#include "item/item.h"
+
+#define RESTORE_BATCH 1000
+
+struct job {
+    struct engine *e;
+    struct backup_store *bs;
+    char *table, *backup_arn;
+    struct backup_reader *rd;
+    int fresh;              /* rows of an earlier attempt are dropped */
+    int done;               /* the file is exhausted */
+    uint64_t rows;
+    pthread_t thread;
+    struct job *next;
+};
+
+static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct job *jobs;
+static _Atomic int stopping;
+
+/* One batch: up to RESTORE_BATCH rows from the reader into the table. */
+static int load_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
+{
+    struct job *j = arg;
+    struct table *t = catalog_find(engine_catalog(j->e), j->table);
+    struct arena *a;
+    int rc = 0, n = 0;
+
+    if (t == NULL || !t->restoring)
+        return tm_error_set(err, TM_ENOTFOUND,
+                            "table %s is gone or no longer being restored",
+                            j->table);
+    if (!j->fresh) {
+        /* start over: drop what an interrupted attempt loaded */
+        if ((rc = engine_wtx_drop_rows(w, t->no)))
+            return tm_error_set(err, rc, "clearing table %s failed",
+                                j->table);
+        for (size_t i = 0; i < t->nindexes; i++)
+            if ((rc = engine_wtx_drop_rows(w, t->indexes[i].no)))
+                return tm_error_set(err, rc, "clearing an index failed");
+        j->fresh = 1;
+        return 0;
+    }
+    a = arena_create(256 * 1024, (size_t)1 << 30);
+    if (a == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    while (n < RESTORE_BATCH) {
+        const uint8_t *k, *it;
+        size_t kl, il;
+        struct av item;
+        uint8_t *ic;
+        int got = backup_reader_next(j->rd, &k, &kl, &it, &il, err);
+
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        if (got == 0) {
+            j->done = 1;
+            break;
+        }
+        ic = arena_memdup(a, it, il);
+        if (ic == NULL || item_decode(a, ic, il, &item) != 0) {
+            rc = tm_error_set(err, ic ? TM_ECORRUPT : TM_ENOMEM,
+                              "a row of the backup cannot be decoded");
+            break;
+        }
+        rc = index_put_item(w, t, k, kl, &item, it, il, item_size(&item), a);
+        if (rc) {
+            rc = tm_error_set(err, rc, "loading a row failed");
+            break;
+        }
+        n++;
+        j->rows++;
+    }
+    arena_destroy(a);
+    if (rc || !j->done)
+        return rc;
+    /* every row is in: the table is ACTIVE */
+    {
+        struct table *nt = table_copy(t, NULL);
+        if (nt == NULL)
+            return tm_error_set(err, TM_ENOMEM, "out of memory");
+        nt->status = TABLE_ACTIVE;
+        nt->restoring = 0;
+        rc = engine_wtx_update_table(w, nt);
+        if (rc) {
+            table_free(nt);
+            return tm_error_set(err, rc, "activating table %s failed",
+                                j->table);
+        }
+    }
+    return 0;
+}
+
+static int drop_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
+{
+    struct job *j = arg;
+    int rc = engine_wtx_delete_table(w, j->table);
+    return rc ? tm_error_set(err, rc, "removing table %s failed", j->table)
+              : 0;
+}
+
+static void *job_main(void *arg)
+{
+    struct job *j = arg;
+    struct backup_info *b;
+    struct arena *a = arena_create(16384, 64u << 20);
+    struct tm_error err = {0};
+    uint64_t t0 = clock_mono_ns();
+    int rc;
+
+    rc = a ? backup_store_get(j->bs, j->backup_arn, a, &b) : TM_ENOMEM;
+    if (rc)
+        tm_error_set(&err, rc, "backup %s is gone", j->backup_arn);
+    else
+        rc = backup_reader_open(b->path, &j->rd, &err);
+    while (rc == 0 && !j->done && !atomic_load(&stopping)) {
+        struct engine_op op = {0};
+        op.apply = load_apply;
+        op.arg = j;
+        rc = engine_run(j->e, &op);
+        if (rc)
+            err = op.err;
+    }
+    backup_reader_close(j->rd);
+    j->rd = NULL;
+    if (rc == 0 && j->done) {
+        tm_info("restore of table %s from %s: %llu items in %.1f ms",
+                j->table, j->backup_arn, (unsigned long long)j->rows,
+                (double)(clock_mono_ns() - t0) / 1e6);
+    } else if (rc && rc != TM_EUNAVAILABLE) {
+        struct engine_op op = {0};
+        tm_errorf("restore of table %s from backup %s failed: %s; the table "
+                  "is removed",
+                  j->table, j->backup_arn, err.msg);
+        op.apply = drop_apply;
+        op.arg = j;
+        engine_run(j->e, &op);
+    } /* else stopping: resumes at the next start */
+    backup_store_use(j->bs, j->backup_arn, -1);
+    arena_destroy(a);
+    return NULL;
+}
+
+static int start(struct engine *e, struct backup_store *bs, const char *table,
+                 const char *backup_arn, int fresh)
+{
+    struct job *j = calloc(1, sizeof *j);
+
+    if (j == NULL)
+        return TM_ENOMEM;
+    j->e = e;
+    j->bs = bs;
+    j->fresh = fresh;
+    j->table = strdup(table);
+    j->backup_arn = strdup(backup_arn);
+    if (j->table == NULL || j->backup_arn == NULL ||
+        pthread_create(&j->thread, NULL, job_main, j) != 0) {
+        free(j->table);
+        free(j->backup_arn);
+        free(j);
+        return TM_ENOMEM;
+    }
+    pthread_mutex_lock(&jobs_lock);
+    j->next = jobs;
+    jobs = j;
+    pthread_mutex_unlock(&jobs_lock);
+    return 0;
+}
+
+int restore_start(struct engine *e, struct backup_store *bs,
+                  const char *table, const char *backup_arn)
+{
+    return start(e, bs, table, backup_arn, 1);
+}
+
+int restore_resume_all(struct engine *e, struct backup_store *bs)
+{
+    struct catalog *cat = engine_catalog(e);
+    struct arena *a = arena_create(16384, 256u << 20);
+    char **names;
+    size_t n;
+    int more, rc = 0;
+
+    if (a == NULL)
+        return TM_ENOMEM;
+    if (catalog_names(cat, NULL, (size_t)-1, a, &names, &n, &more) == 0) {
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            struct table *t;
+            if (catalog_get(cat, names[i], a, &t) != 0 || !t->restoring ||
+                t->restore_backup_arn == NULL)
+                continue;
+            tm_info("resuming the restore of table %s from %s", t->name,
+                    t->restore_backup_arn);
+            backup_store_use(bs, t->restore_backup_arn, +1);
+            rc = start(e, bs, t->name, t->restore_backup_arn, 0);
+        }
+    }
+    arena_destroy(a);
+    return rc;
+}
+
+void restore_join(void)
+{
+    struct job *j;
+
+    atomic_store(&stopping, 1);
+    pthread_mutex_lock(&jobs_lock);
+    j = jobs;
+    jobs = NULL;
+    pthread_mutex_unlock(&jobs_lock);
+    while (j) {
+        struct job *next = j->next;
+        pthread_join(j->thread, NULL);
+        free(j->table);
+        free(j->backup_arn);
+        free(j);
+        j = next;
+    }
+    atomic_store(&stopping, 0);
+}

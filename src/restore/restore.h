@@ -1,0 +1,40 @@
+/*
+ * restore.h - loading a table from a backup into a table in CREATING.
+ *
+ * RestoreTableFromBackup creates the target table at once, with status
+ * CREATING, `restoring` set and its RestoreSummary; restore_start then
+ * loads it on a thread of its own:
+ *
+ *   1. open the backup file (its whole-file checksum is checked first);
+ *   2. load its rows in writer ops of at most RESTORE_BATCH rows, each row
+ *      through index_put_item, so the indexes the restore keeps are built
+ *      as the rows arrive;
+ *   3. a last op makes the table ACTIVE (RestoreInProgress false).
+ *
+ * Failure (a damaged file, I/O) removes the table in one op, so a failed
+ * restore never leaves a half-filled ACTIVE table; the reason is in the
+ * server's log.  A restore interrupted by a crash or stop starts over at
+ * the next start (restore_resume_all): the table's rows are dropped and
+ * loaded again.  Item writes to a table in CREATING are refused by the
+ * API, so the load never races with users.
+ */
+#ifndef TM_RESTORE_H
+#define TM_RESTORE_H
+
+#include "backup/backup.h"
+#include "engine/engine.h"
+
+/* Start loading table `table` from the backup `backup_arn` (already
+ * marked in use with backup_store_use(+1); the restore releases it).
+ * Returns 0 or TM_ENOMEM. */
+int restore_start(struct engine *e, struct backup_store *bs,
+                  const char *table, const char *backup_arn);
+
+/* After start-up: start over every restore a stop interrupted. */
+int restore_resume_all(struct engine *e, struct backup_store *bs);
+
+/* Stop: wait for running restores to reach a batch boundary and stop
+ * (they resume at the next start). */
+void restore_join(void);
+
+#endif
