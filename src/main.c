@@ -5,6 +5,7 @@
  *   tidemark [serve] [--host 127.0.0.1] [--port 8000] [--data ./data]
  *                    [--sync full|off] [--region us-east-1]
  *                    [--account-id 000000000000]
+ *   tidemark backup list|inspect|verify|delete ...   (offline, cli/)
  *   tidemark --help | --version
  *
  * Shutdown order: stop accepting, let requests in flight finish (the
@@ -22,6 +23,7 @@
 #include "api/api_int.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "cli/cli.h"
 #include "engine/engine.h"
 #include "http/http.h"
 #include "index/index.h"
@@ -42,6 +44,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tidemark [serve] [options]\n"
+            "       tidemark backup list|inspect|verify|delete ... "
+            "(offline; see 'tidemark backup')\n"
             "\n"
             "A DynamoDB-compatible database server with on-demand backups\n"
             "and point-in-time recovery.\n"
@@ -153,6 +157,8 @@ int main(int argc, char **argv)
     sigset_t set;
     int exit_now, rc, sig = 0;
 
+    if (argc > 1 && strcmp(argv[1], "backup") == 0)
+        return cli_backup_main(argc, argv);
     rc = parse_args(argc, argv, &c, &exit_now);
     if (rc || exit_now)
         return rc;
@@ -175,7 +181,7 @@ int main(int argc, char **argv)
     ctx.region = c.region;
     ctx.account = c.account;
     snprintf(store_dir, sizeof store_dir, "%s/backups", c.data);
-    if (backup_store_open(c.backup_store ? c.backup_store : store_dir,
+    if (backup_store_open(c.backup_store ? c.backup_store : store_dir, 0,
                           &ctx.backups, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         engine_close(engine);

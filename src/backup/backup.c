@@ -219,8 +219,10 @@ out:
 
 /* ---- open and close ------------------------------------------------------ */
 
-int backup_store_open(const char *dir, struct backup_store **out,
-                      struct tm_error *err)
+const char *backup_store_dir(const struct backup_store *s) { return s->dir; }
+
+int backup_store_open(const char *dir, int readonly,
+                      struct backup_store **out, struct tm_error *err)
 {
     struct backup_store *s = calloc(1, sizeof *s);
     struct dirent *de;
@@ -231,7 +233,7 @@ int backup_store_open(const char *dir, struct backup_store **out,
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&s->lock, NULL);
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (!readonly && mkdir(dir, 0755) != 0 && errno != EEXIST) {
         int e = errno;
         backup_store_close(s);
         return tm_error_set(err, TM_EIO, "cannot create the backup store %s:"
@@ -251,7 +253,8 @@ int backup_store_open(const char *dir, struct backup_store **out,
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0) {
-            unlink(path); /* a backup a crash interrupted */
+            if (!readonly)
+                unlink(path); /* a backup a crash interrupted */
             continue;
         }
         if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0) {
@@ -271,7 +274,7 @@ int backup_store_open(const char *dir, struct backup_store **out,
     }
     closedir(d);
     /* rows files without a description: a creation that did not finish */
-    d = opendir(dir);
+    d = readonly ? NULL : opendir(dir);
     while (d && (de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
         if (n > 6 && strcmp(de->d_name + n - 6, ".tmbak") == 0) {
@@ -286,7 +289,8 @@ int backup_store_open(const char *dir, struct backup_store **out,
     }
     if (d)
         closedir(d);
-    tm_info("backup store %s: %zu backups", dir, s->n);
+    if (!readonly)
+        tm_info("backup store %s: %zu backups", dir, s->n);
     *out = s;
     return 0;
 }

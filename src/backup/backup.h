@@ -52,9 +52,14 @@ struct backup_info {
 struct backup_store;
 
 /* Open (creating) the store directory and load every backup in it;
- * leftover temporary files are removed. */
-int backup_store_open(const char *dir, struct backup_store **out,
-                      struct tm_error *err);
+ * leftover temporary files are removed.  With `readonly` (the offline
+ * `tidemark backup` command) nothing is created or removed: a server may
+ * be writing a backup into the same store at that moment. */
+int backup_store_open(const char *dir, int readonly,
+                      struct backup_store **out, struct tm_error *err);
+
+/* The store's directory. */
+const char *backup_store_dir(const struct backup_store *s);
 void backup_store_close(struct backup_store *s);
 
 /* Back up table `t` (a copy taken by the caller) from a snapshot now.

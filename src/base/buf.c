@@ -100,6 +100,9 @@ int buf_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
 
     while (q < end && shift < 70) {
         uint8_t c = *q++;
+        /* the tenth byte holds bit 63 only: anything more overflows */
+        if (shift == 63 && (c & 0xfe))
+            return -1;
         v |= (uint64_t)(c & 0x7f) << shift;
         if (!(c & 0x80)) {
             *p = q;

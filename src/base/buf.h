@@ -60,7 +60,7 @@ static inline uint64_t buf_get_u64le(const uint8_t *p)
 }
 
 /* Read an unsigned LEB128 varint from [*p, end).  Returns 0 and advances
- * *p, or -1 if truncated or longer than 10 bytes. */
+ * *p, or -1 if truncated, longer than 10 bytes, or over 64 bits. */
 int buf_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
 
 #endif

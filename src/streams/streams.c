@@ -62,9 +62,12 @@
  * (streams_record_json), and returns the position after the last record
  * it looked at.  It stops at the Limit, at about 1 MB of records, after
  * SCAN_RECORDS records or SCAN_BYTES of log looked at (so that a stream
- * among busy tables still answers promptly, as DynamoDB's GetRecords may
- * return no records before the end), at the end of the durable log, or at
- * the end of a disabled stream (closed: no further iterator).
+ * among busy tables still answers promptly; DynamoDB's GetRecords may
+ * also return records short of the end), at the end of the durable log,
+ * or at the end of a disabled stream (closed: no further iterator).  A
+ * read that has found nothing yet goes on to SCAN_IDLE_RECORDS or
+ * SCAN_IDLE_BYTES, so that an empty page almost always means "caught up"
+ * (clients commonly stop polling at one).
  *
  * Retention: DynamoDB keeps records 24 hours.  A read from the horizon
  * skips records older than that; a read from an explicit position whose
@@ -97,8 +100,10 @@
 #define ITER_SALT 0x54494d5354524d31ull  /* "TIMSTRM1" */
 #define ITER_MAX_BYTES 1536              /* 2048 base64 characters */
 #define OUT_MAX ((size_t)1 << 20)        /* DDB: 1 MB per GetRecords */
-#define SCAN_RECORDS 100000
+#define SCAN_RECORDS 100000             /* log looked at per read... */
 #define SCAN_BYTES ((size_t)64 << 20)
+#define SCAN_IDLE_RECORDS 4000000       /* ...or this while none found */
+#define SCAN_IDLE_BYTES ((size_t)2 << 30)
 #define CACHE_SLOTS 64
 
 /* ==== Names ==== */
@@ -449,7 +454,7 @@ static int table_event(const struct wal_record *rec, const char *id,
     return match;
 }
 
-/* ---- the bounds cache ---------------------------------------------------- */
+/* ---- the bounds cache --------------------------------------------------- */
 
 struct cache_entry {
     char id[40];
@@ -507,7 +512,7 @@ static void cache_put(const char *id, int64_t label, int enabled,
     pthread_mutex_unlock(&cache_lock);
 }
 
-/* ---- start and end -------------------------------------------------------- */
+/* ---- start and end ------------------------------------------------------ */
 
 /* Find si->start (and si->view from the enabling record).  *exact is set
  * when the answer can never change. */
@@ -560,6 +565,7 @@ static int find_start(struct engine *e, const struct table *t,
         if (rec.time_ms > label) {
             /* invariant 2: the enabling record was trimmed */
             si->start = first_at;
+            si->start_trimmed = 1;
             *exact = 1;
             break;
         }
@@ -596,8 +602,10 @@ static int find_end(struct engine *e, const struct table *t,
 
     *exact = 0;
     rc = open_reader(e, si->start, &r, err);
-    if (rc == TM_ENOTFOUND)
-        rc = open_reader(e, 0, &r, err); /* trimmed: what is left */
+    if (rc == TM_ENOTFOUND) {
+        si->start_trimmed = 1;
+        rc = open_reader(e, 0, &r, err); /* what is left */
+    }
     if (rc)
         return rc;
     while ((rc = wal_reader_next(r, &rec, err)) == 1) {
@@ -619,8 +627,19 @@ static int find_end(struct engine *e, const struct table *t,
     wal_reader_close(r);
     if (rc < 0)
         return rc;
-    if (!*exact)
+    if (*exact)
+        return 0;
+    if (si->start_trimmed) {
+        /* invariant 2: with the enabling record gone, a disabling record
+         * not in the log went too, and every record of the stream with
+         * it: what is left was written after the stream ended */
+        si->end = si->start;
+        *exact = 1;
+    } else {
+        /* the disabling record is not durable yet (the catalog changes
+         * before the log is synced): everything so far belongs */
         si->end = last >= si->start ? last + 1 : si->start;
+    }
     return 0;
 }
 
@@ -722,7 +741,9 @@ int streams_read(struct engine *e, const struct table *t,
         goto out;
     }
     while (rd->nrecords < rd->limit && out->len - base < OUT_MAX &&
-           scanned < SCAN_RECORDS && scanned_bytes < SCAN_BYTES) {
+           ((scanned < SCAN_RECORDS && scanned_bytes < SCAN_BYTES) ||
+            (rd->nrecords == 0 && scanned < SCAN_IDLE_RECORDS &&
+             scanned_bytes < SCAN_IDLE_BYTES))) {
         struct engine_change ch;
         enum stream_view v;
         int64_t lab;

@@ -36,7 +36,7 @@
 #define STREAMS_SHARD_ID_LEN 37  /* "shardId-" 20 digits "-" 8 hex */
 #define STREAMS_GET_MAX 1000     /* GetRecords' Limit */
 
-/* ---- names ---------------------------------------------------------------- */
+/* ---- names -------------------------------------------------------------- */
 
 /* "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"; NULL for
  * STREAM_NONE.  _parse returns STREAM_NONE for anything else. */
@@ -74,7 +74,7 @@ struct streams_arn_parts {
 };
 int streams_arn_parse(const char *arn, struct streams_arn_parts *out);
 
-/* ---- shard iterators --------------------------------------------------------
+/* ---- shard iterators -------------------------------------------------------
  * Opaque to clients: base64 of a small binary record (format in
  * streams.c) with a checksum, so that a mangled iterator is refused rather
  * than misread.  It is not a secret: anyone may build one. */
@@ -95,13 +95,16 @@ int streams_iter_encode(const struct streams_iter *it, struct buf *out);
  * iterator this server wrote (bad base64, length, version, checksum). */
 int streams_iter_decode(const char *s, size_t n, struct streams_iter *it);
 
-/* ---- the bounds of a stream in the log ------------------------------------ */
+/* ---- the bounds of a stream in the log ---------------------------------- */
 
 struct streams_info {
     int enabled;              /* t->stream != STREAM_NONE */
     enum stream_view view;    /* STREAM_NONE: unknown (disabled, and the
                                  log no longer holds its enabling) */
     uint64_t start;           /* first LSN that may belong to the stream */
+    int start_trimmed;        /* the record that enabled the stream has
+                                 left the log: start is the first record
+                                 kept at or after the label */
     uint64_t end;             /* disabled: the LSN of the record that
                                  disabled it (exclusive bound); else 0 */
     int64_t end_ms;           /* disabled: that record's time, 0 if the
@@ -128,7 +131,7 @@ int streams_check_position(struct engine *e, uint64_t pos,
 /* The LSN a LATEST iterator starts at: after every durable record. */
 uint64_t streams_latest(struct engine *e);
 
-/* ---- reading ---------------------------------------------------------------- */
+/* ---- reading ------------------------------------------------------------ */
 
 struct streams_read {
     /* in */
@@ -146,7 +149,9 @@ struct streams_read {
 /* Read t's stream (bounds `si`) from rd->pos, appending the records as
  * comma-separated JSON objects (the members of GetRecords' "Records"
  * array) to `out`.  Stops at rd->limit records, at about 1 MB of records,
- * after a bounded amount of log scanned, or at the end of what is durable.
+ * after a bounded amount of log scanned (much more while nothing has been
+ * found, so that an empty page almost always means the end), at the end
+ * of what is durable, or at the end of a disabled stream (rd->closed).
  * Returns 0, TM_ETRIMMED (an explicit position no longer in the log or
  * older than 24 hours; message in err), or TM_EIO / TM_ECORRUPT /
  * TM_ENOMEM / TM_ETOOLARGE. */

@@ -1215,8 +1215,12 @@ static void test_decode_refuses_nonminimal_varint(void)
     struct arena *a = arena_create(4096, 1 << 20);
     struct av v;
 
+    /* a 10-byte varint carrying more than 64 bits (2^64 read as 0) */
+    static const uint8_t wide[] = {0x09, 0x01, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x02, 0x25};
     ASSERT_EQ(item_decode(a, bad, sizeof bad, &v), TM_ECORRUPT);
     ASSERT_EQ(item_decode(a, bad_len, sizeof bad_len, &v), TM_ECORRUPT);
+    ASSERT_EQ(item_decode(a, wide, sizeof wide, &v), TM_ECORRUPT);
     arena_destroy(a);
 }
 

@@ -22,7 +22,7 @@
 
 #define HOUR_MS (3600LL * 1000)
 
-/* ---- names ---------------------------------------------------------------- */
+/* ---- names -------------------------------------------------------------- */
 
 static void test_labels(void)
 {
@@ -113,7 +113,7 @@ static void test_iterators(void)
     buf_free(&b);
 }
 
-/* ---- record conversion ------------------------------------------------------ */
+/* ---- record conversion -------------------------------------------------- */
 
 static struct table *test_table(void)
 {
@@ -287,7 +287,7 @@ static void test_record_conversion(void)
     arena_destroy(a);
 }
 
-/* ---- against an engine ----------------------------------------------------- */
+/* ---- against an engine -------------------------------------------------- */
 
 static char dir[64];
 
