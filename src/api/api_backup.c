@@ -22,7 +22,8 @@
 #include "base/log.h"
 #include "restore/restore.h"
 
-static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP"};
+static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP",
+                                         "BASE"};
 
 /* ---- shapes -------------------------------------------------------------- */
 
@@ -450,7 +451,7 @@ int api_list_backups(struct api_req *r)
             want = BACKUP_SYSTEM;
         else if (btype && strcmp(btype, "AWS_BACKUP") == 0)
             want = BACKUP_AWS;
-        if (!all_types && b->type != want)
+        if (b->type == BACKUP_BASE || (!all_types && b->type != want))
             continue;
         if (table && strcmp(b->table_name, table) != 0)
             continue;

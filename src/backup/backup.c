@@ -33,7 +33,8 @@ struct backup_store {
     size_t n, cap;
 };
 
-static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP"};
+static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP",
+                                         "BASE"};
 
 static void info_free(struct backup_info *b)
 {
@@ -192,6 +193,7 @@ static struct backup_info *read_sidecar(struct backup_store *s,
         goto out;
     b->type = strcmp(type, "SYSTEM") == 0       ? BACKUP_SYSTEM
               : strcmp(type, "AWS_BACKUP") == 0 ? BACKUP_AWS
+              : strcmp(type, "BASE") == 0       ? BACKUP_BASE
                                                 : BACKUP_USER;
     b->created_ms = created;
     b->expiry_ms = expiry;

@@ -31,7 +31,8 @@
 #include "base/err.h"
 #include "engine/engine.h"
 
-enum backup_type { BACKUP_USER, BACKUP_SYSTEM, BACKUP_AWS };
+/* BACKUP_BASE: a point-in-time recovery base snapshot, never listed. */
+enum backup_type { BACKUP_USER, BACKUP_SYSTEM, BACKUP_AWS, BACKUP_BASE };
 
 struct backup_info {
     char *arn;

@@ -253,6 +253,7 @@ void table_free(struct table *t)
     free(t->ttl_attr);
     free(t->restore_backup_arn);
     free(t->restore_table_arn);
+    free(t->restore_base);
     free(t->name);
     free(t);
 }
@@ -309,6 +310,10 @@ struct table *table_copy(const struct table *t, struct arena *a)
     c->deletion_protection = t->deletion_protection;
     c->restoring = t->restoring;
     c->restore_time_ms = t->restore_time_ms;
+    c->restore_source_no = t->restore_source_no;
+    if (t->restore_base &&
+        (c->restore_base = xstrdup(a, t->restore_base)) == NULL)
+        goto fail;
     if (t->restore_backup_arn &&
         (c->restore_backup_arn = xstrdup(a, t->restore_backup_arn)) == NULL)
         goto fail;
@@ -523,6 +528,12 @@ int table_to_json(const struct table *t, struct buf *out)
                                 json_string(t->restore_backup_arn));
         json_object_set_new(o, "restore_time",
                             json_integer(t->restore_time_ms));
+        if (t->restore_base) {
+            json_object_set_new(o, "restore_base",
+                                json_string(t->restore_base));
+            json_object_set_new(o, "restore_source_no",
+                                json_integer((json_int_t)t->restore_source_no));
+        }
     }
     text = json_dumps(o, JSON_COMPACT);
     if (text == NULL)
@@ -653,6 +664,11 @@ static int load_extras(json_t *o, struct table *t)
         return -1;
     if ((j = json_object_get(o, "restore_time")) && json_is_integer(j))
         t->restore_time_ms = json_integer_value(j);
+    if ((j = json_object_get(o, "restore_base")) && json_is_string(j) &&
+        (t->restore_base = strdup(json_string_value(j))) == NULL)
+        return -1;
+    if ((j = json_object_get(o, "restore_source_no")) && json_is_integer(j))
+        t->restore_source_no = (uint64_t)json_integer_value(j);
     return 0;
 }
 

@@ -118,6 +118,8 @@ struct table {
     char *restore_backup_arn;  /* SourceBackupArn, or NULL (PITR) */
     char *restore_table_arn;   /* SourceTableArn */
     int64_t restore_time_ms;   /* RestoreDateTime */
+    char *restore_base;        /* PITR: the base snapshot's ARN */
+    uint64_t restore_source_no;/* PITR: the source table's number */
     /* statistics: written by the writer thread only */
     _Atomic uint64_t item_count;
     _Atomic uint64_t size_bytes;

@@ -31,7 +31,8 @@
 #include "backup/backup_format.h"
 #include "base/clock.h"
 
-static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP"};
+static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP",
+                                         "PITR_BASE"};
 
 static int usage(void)
 {

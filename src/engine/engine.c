@@ -1143,7 +1143,9 @@ static int64_t retention_ms(struct engine *e)
         struct table *t;
         if (catalog_get(e->cat, names[i], a, &t) != 0)
             continue;
-        if (t->stream != STREAM_NONE && keep < 24LL * 3600 * 1000)
+        /* a stream, enabled or disabled, is readable for 24 h */
+        if ((t->stream != STREAM_NONE || t->stream_created_ms != 0) &&
+            keep < 24LL * 3600 * 1000)
             keep = 24LL * 3600 * 1000;
         if (t->pitr && keep < (int64_t)t->pitr_days * 24 * 3600 * 1000)
             keep = (int64_t)t->pitr_days * 24 * 3600 * 1000;

@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "index/index.h"
 #include "item/item.h"
+#include "wal/wal.h"
 
 #define RESTORE_BATCH 1000
 
@@ -21,6 +22,14 @@ struct job {
     struct backup_store *bs;
     char *table, *backup_arn;
     struct backup_reader *rd;
+    /* point-in-time: after the base's rows, the source table's log
+     * records with LSN after the base's and time <= until_ms */
+    int replay;
+    uint64_t source_no, from_lsn;
+    int64_t until_ms;
+    struct wal_reader *wr;
+    int replayed;           /* the log part is done too */
+    uint64_t changes;
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
     uint64_t rows;
@@ -90,7 +99,91 @@ static int load_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     arena_destroy(a);
     if (rc || !j->done)
         return rc;
+    if (j->replay && !j->replayed)
+        return 0; /* the log part comes next (replay_apply) */
     /* every row is in: the table is ACTIVE */
+    {
+        struct table *nt = table_copy(t, NULL);
+        if (nt == NULL)
+            return tm_error_set(err, TM_ENOMEM, "out of memory");
+        nt->status = TABLE_ACTIVE;
+        nt->restoring = 0;
+        rc = engine_wtx_update_table(w, nt);
+        if (rc) {
+            table_free(nt);
+            return tm_error_set(err, rc, "activating table %s failed",
+                                j->table);
+        }
+    }
+    return 0;
+}
+
+/* Point-in-time: apply up to RESTORE_BATCH of the source's changes from
+ * the log to the target, then (at the end) make it ACTIVE. */
+static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
+{
+    struct job *j = arg;
+    struct table *t = catalog_find(engine_catalog(j->e), j->table);
+    struct arena *a;
+    int rc = 0, n = 0, scanned = 0;
+
+    if (t == NULL || !t->restoring)
+        return tm_error_set(err, TM_ENOTFOUND,
+                            "table %s is gone or no longer being restored",
+                            j->table);
+    if (j->wr == NULL &&
+        (rc = wal_reader_open(engine_wal_dir(j->e), engine_wal(j->e),
+                              j->from_lsn, &j->wr, err)) != 0)
+        return tm_error_set(err, rc,
+                            "the change log from record %llu is no longer "
+                            "there: %s",
+                            (unsigned long long)j->from_lsn, err->msg);
+    a = arena_create(256 * 1024, (size_t)1 << 30);
+    if (a == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    while (n < RESTORE_BATCH && scanned < 50 * RESTORE_BATCH) {
+        struct wal_record rec;
+        struct engine_change ch;
+        int got = wal_reader_next(j->wr, &rec, err);
+
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        if (got == 0 || rec.time_ms > j->until_ms) {
+            j->replayed = 1;
+            break;
+        }
+        scanned++;
+        if (engine_change_parse(&rec, &ch) != 1 || ch.table_no != j->source_no)
+            continue;
+        if (ch.is_delete) {
+            rc = index_delete_item(w, t, ch.key, ch.klen, 0, a);
+        } else {
+            struct av item;
+            uint8_t *ic = arena_memdup(a, ch.new_item, ch.new_len);
+            uint8_t *kc = arena_memdup(a, ch.key, ch.klen);
+            if (ic == NULL || kc == NULL ||
+                item_decode(a, ic, ch.new_len, &item) != 0) {
+                rc = tm_error_set(err, TM_ECORRUPT,
+                                  "change log record %llu cannot be decoded",
+                                  (unsigned long long)rec.lsn);
+                break;
+            }
+            rc = index_put_item(w, t, kc, ch.klen, &item, ic, ch.new_len,
+                                ch.new_size, a);
+        }
+        if (rc) {
+            rc = tm_error_set(err, rc, "replaying record %llu failed",
+                              (unsigned long long)rec.lsn);
+            break;
+        }
+        n++;
+        j->changes++;
+    }
+    arena_destroy(a);
+    if (rc || !j->replayed)
+        return rc;
     {
         struct table *nt = table_copy(t, NULL);
         if (nt == NULL)
@@ -127,21 +220,29 @@ static void *job_main(void *arg)
     rc = a ? backup_store_get(j->bs, j->backup_arn, a, &b) : TM_ENOMEM;
     if (rc)
         tm_error_set(&err, rc, "backup %s is gone", j->backup_arn);
-    else
+    else {
         rc = backup_reader_open(b->path, &j->rd, &err);
-    while (rc == 0 && !j->done && !atomic_load(&stopping)) {
+        j->from_lsn = b->lsn + 1;
+    }
+    while (rc == 0 && !(j->done && (!j->replay || j->replayed)) &&
+           !atomic_load(&stopping)) {
         struct engine_op op = {0};
-        op.apply = load_apply;
+        op.apply = j->done ? replay_apply : load_apply;
         op.arg = j;
         rc = engine_run(j->e, &op);
         if (rc)
             err = op.err;
     }
+    wal_reader_close(j->wr);
+    j->wr = NULL;
     backup_reader_close(j->rd);
     j->rd = NULL;
-    if (rc == 0 && j->done) {
-        tm_info("restore of table %s from %s: %llu items in %.1f ms",
+    if (rc == 0 && j->done && (!j->replay || j->replayed)) {
+        tm_info("restore of table %s from %s: %llu items%s, %llu changes "
+                "replayed from the log, in %.1f ms",
                 j->table, j->backup_arn, (unsigned long long)j->rows,
+                j->replay ? " from the base snapshot" : "",
+                (unsigned long long)j->changes,
                 (double)(clock_mono_ns() - t0) / 1e6);
     } else if (rc && rc != TM_EUNAVAILABLE) {
         struct engine_op op = {0};
@@ -158,12 +259,16 @@ static void *job_main(void *arg)
 }
 
 static int start(struct engine *e, struct backup_store *bs, const char *table,
-                 const char *backup_arn, int fresh)
+                 const char *backup_arn, int fresh, int replay,
+                 uint64_t source_no, int64_t until_ms)
 {
     struct job *j = calloc(1, sizeof *j);
 
     if (j == NULL)
         return TM_ENOMEM;
+    j->replay = replay;
+    j->source_no = source_no;
+    j->until_ms = until_ms;
     j->e = e;
     j->bs = bs;
     j->fresh = fresh;
@@ -186,7 +291,14 @@ static int start(struct engine *e, struct backup_store *bs, const char *table,
 int restore_start(struct engine *e, struct backup_store *bs,
                   const char *table, const char *backup_arn)
 {
-    return start(e, bs, table, backup_arn, 1);
+    return start(e, bs, table, backup_arn, 1, 0, 0, 0);
+}
+
+int restore_start_pitr(struct engine *e, struct backup_store *bs,
+                       const char *table, const char *base_arn,
+                       uint64_t source_no, int64_t until_ms)
+{
+    return start(e, bs, table, base_arn, 1, 1, source_no, until_ms);
 }
 
 int restore_resume_all(struct engine *e, struct backup_store *bs)
@@ -202,13 +314,17 @@ int restore_resume_all(struct engine *e, struct backup_store *bs)
     if (catalog_names(cat, NULL, (size_t)-1, a, &names, &n, &more) == 0) {
         for (size_t i = 0; i < n && rc == 0; i++) {
             struct table *t;
-            if (catalog_get(cat, names[i], a, &t) != 0 || !t->restoring ||
-                t->restore_backup_arn == NULL)
+            const char *src;
+            if (catalog_get(cat, names[i], a, &t) != 0 || !t->restoring)
+                continue;
+            src = t->restore_base ? t->restore_base : t->restore_backup_arn;
+            if (src == NULL)
                 continue;
             tm_info("resuming the restore of table %s from %s", t->name,
-                    t->restore_backup_arn);
-            backup_store_use(bs, t->restore_backup_arn, +1);
-            rc = start(e, bs, t->name, t->restore_backup_arn, 0);
+                    src);
+            backup_store_use(bs, src, +1);
+            rc = start(e, bs, t->name, src, 0, t->restore_base != NULL,
+                       t->restore_source_no, t->restore_time_ms);
         }
     }
     arena_destroy(a);

@@ -30,6 +30,13 @@
 int restore_start(struct engine *e, struct backup_store *bs,
                   const char *table, const char *backup_arn);
 
+/* The same for a point-in-time restore: the base snapshot `base_arn`,
+ * then the log records of table number `source_no` after the base, up to
+ * and including time `until_ms`. */
+int restore_start_pitr(struct engine *e, struct backup_store *bs,
+                       const char *table, const char *base_arn,
+                       uint64_t source_no, int64_t until_ms);
+
 /* After start-up: start over every restore a stop interrupted. */
 int restore_resume_all(struct engine *e, struct backup_store *bs);
 

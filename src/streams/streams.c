@@ -688,10 +688,10 @@ int streams_expired(const struct streams_info *si, int64_t now_ms)
 
 static int trimmed(struct tm_error *err)
 {
-    /* DDB: TrimmedDataAccessException's documented message */
+    /* DDB: the message the Streams API reference gives for it */
     return tm_error_set(err, TM_ETRIMMED,
-                        "The operation attempted to read past the oldest "
-                        "stream record in a shard.");
+                        "The data you are trying to access has been "
+                        "trimmed.");
 }
 
 int streams_check_position(struct engine *e, uint64_t pos,
