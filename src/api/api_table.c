@@ -25,6 +25,7 @@
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "api/api_tags.h"
+#include "backup/backup.h"
 #include "index/index.h"
 
 /* A table ARN in a TableName field names the table after ":table/". */
@@ -822,14 +823,66 @@ static int start_named_op(struct api_req *r, const char *name,
     return API_PENDING;
 }
 
+/* DDB: DeleteTable on a table with point-in-time recovery leaves a SYSTEM
+ * backup named "<table>$DeletedTableBackup", kept for 35 days, which
+ * RestoreTableFromBackup restores and DeleteBackup refuses.  It is taken
+ * from a snapshot just before the delete (writes racing with the delete
+ * itself may miss it, as they may on DynamoDB); then the table's PITR base
+ * snapshots go. */
+static int delete_job(struct api_req *r)
+{
+    struct name_state *s = r->state;
+    struct engine_op op = {0};
+    struct backup_info *b, **v;
+    struct table *t;
+    char bname[320];
+    size_t n;
+    int rc;
+
+    if (catalog_get(engine_catalog(r->ctx->engine), s->name, r->arena,
+                    &t) == 0 &&
+        t->pitr && t->status == TABLE_ACTIVE) {
+        snprintf(bname, sizeof bname, "%.255s$DeletedTableBackup", s->name);
+        rc = backup_store_create(r->ctx->backups, r->ctx->engine, s->name,
+                                 bname, BACKUP_SYSTEM, r->ctx->region,
+                                 r->ctx->account, r->arena, &b, &r->err);
+        if (rc)
+            return rc;
+    }
+    op.apply = delete_apply;
+    op.arg = r;
+    if ((rc = engine_run(r->ctx->engine, &op)) != 0) {
+        r->err = op.err;
+        return rc;
+    }
+    if (s->desc && backup_store_list(r->ctx->backups, r->arena, &v, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            if (v[i]->type == BACKUP_BASE &&
+                strcmp(v[i]->table_id, s->desc->id) == 0) {
+                struct tm_error e;
+                backup_store_delete(r->ctx->backups, v[i]->arn, r->arena, &b,
+                                    &e);
+            }
+    return 0;
+}
+
 int api_delete_table(struct api_req *r)
 {
     const char *name;
+    struct table *t;
     int rc = table_arg(r, &name);
 
     if (rc)
         return rc;
-    return start_named_op(r, name, delete_apply, delete_finish, NULL);
+    rc = start_named_op(r, name, delete_apply, delete_finish, NULL);
+    if (rc == API_PENDING &&
+        catalog_get(engine_catalog(r->ctx->engine), name, r->arena, &t) ==
+            0 &&
+        t->pitr) {
+        r->op.apply = NULL;
+        r->job = delete_job;
+    }
+    return rc;
 }
 
 /* ---- UpdateTable ------------------------------------------------------- */

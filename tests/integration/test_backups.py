@@ -805,24 +805,24 @@ def test_provisioned_throughput_override_alone_on_provisioned_backup(ddb):
 def test_provisioned_to_pay_per_request_sets_gsis_to_zero(ddb):
     gsi = dict(GSI_OWNER, ProvisionedThroughput={"ReadCapacityUnits": 3,
                                                  "WriteCapacityUnits": 2})
-    ddb.create_table(TableName="pg", KeySchema=harness.NOTES_KEYS,
+    ddb.create_table(TableName="pgx", KeySchema=harness.NOTES_KEYS,
                      AttributeDefinitions=IDX_ATTRS,
                      GlobalSecondaryIndexes=[gsi],
                      ProvisionedThroughput={"ReadCapacityUnits": 5,
                                             "WriteCapacityUnits": 5})
-    batch_put(ddb, "pg", [idx_item(i) for i in range(30)])
-    arn = backup(ddb, "pg")
+    batch_put(ddb, "pgx", [idx_item(i) for i in range(30)])
+    arn = backup(ddb, "pgx")
     feat = ddb.describe_backup(BackupArn=arn)["BackupDescription"][
         "SourceTableFeatureDetails"]
     assert feat["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"] == {
         "ReadCapacityUnits": 3, "WriteCapacityUnits": 2}
-    _, final = restore(ddb, arn, "pg-ppr",
+    _, final = restore(ddb, arn, "pgx-ppr",
                        BillingModeOverride="PAY_PER_REQUEST")
     assert final["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     [g] = final["GlobalSecondaryIndexes"]
     assert g["ProvisionedThroughput"]["ReadCapacityUnits"] == 0
     assert g["ProvisionedThroughput"]["WriteCapacityUnits"] == 0
-    assert len(query_all(ddb, TableName="pg-ppr", IndexName="byOwner",
+    assert len(query_all(ddb, TableName="pgx-ppr", IndexName="byOwner",
                          **INDEX_QUERIES["byOwner"])) == 10
 
 
@@ -1062,7 +1062,7 @@ def many(ddb):
     harness.create_notes(ddb, "lbb")
     out = []
     for i, t in enumerate(["lba", "lbb", "lba", "lba", "lbb", "lba", "lbb"]):
-        arn = backup(ddb, t, "b%d" % i)
+        arn = backup(ddb, t, "bk%d" % i)
         out.append((arn, t, int(BACKUP_ARN_RE.match(arn).group("ms"))))
         time.sleep(0.003)
     assert [x[2] for x in out] == sorted({x[2] for x in out})
@@ -1375,32 +1375,32 @@ def test_restore_in_progress(big):
     other = backup(ddb, "big", "other")
     with harness.RawClient(s.port) as a, harness.RawClient(s.port) as b:
         r = a.request("RestoreTableFromBackup",
-                      {"TargetTableName": "r1", "BackupArn": arn})
+                      {"TargetTableName": "rs1", "BackupArn": arn})
         assert r.status == 200, r
         t0 = time.monotonic()
         tries = {
-            "put": b.request("PutItem", {"TableName": "r1", "Item": {
+            "put": b.request("PutItem", {"TableName": "rs1", "Item": {
                 "pk": {"S": "new"}, "g": {"S": "x"}}}),
-            "get": b.request("GetItem", {"TableName": "r1", "Key": {
+            "get": b.request("GetItem", {"TableName": "rs1", "Key": {
                 "pk": {"S": "k000001"}}}),
             "delete-backup": b.request("DeleteBackup", {"BackupArn": arn}),
             "restore-same-backup": b.request(
                 "RestoreTableFromBackup",
-                {"TargetTableName": "r2", "BackupArn": arn}),
+                {"TargetTableName": "rs2", "BackupArn": arn}),
             "restore-same-target": b.request(
                 "RestoreTableFromBackup",
-                {"TargetTableName": "r1", "BackupArn": other}),
+                {"TargetTableName": "rs1", "BackupArn": other}),
             "create-backup": b.request("CreateBackup", {
-                "TableName": "r1", "BackupName": "during"}),
-            "delete-table": b.request("DeleteTable", {"TableName": "r1"}),
+                "TableName": "rs1", "BackupName": "during"}),
+            "delete-table": b.request("DeleteTable", {"TableName": "rs1"}),
         }
-        after = b.call("DescribeTable", {"TableName": "r1"})["Table"]
+        after = b.call("DescribeTable", {"TableName": "rs1"})["Table"]
         elapsed = time.monotonic() - t0
     statuses = []
     final = None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        t = ddb.describe_table(TableName="r1")["Table"]
+        t = ddb.describe_table(TableName="rs1")["Table"]
         statuses.append(t["TableStatus"])
         if t["TableStatus"] == "ACTIVE":
             final = t
@@ -1411,20 +1411,20 @@ def test_restore_in_progress(big):
         time.sleep(0.005)
     assert final is not None, "r1 not ACTIVE within 30 s"
     if tries["restore-same-backup"].status == 200:
-        wait_restored(ddb, "r2")
+        wait_restored(ddb, "rs2")
     if tries["delete-backup"].status == 200:
         # only right if the restore was over by then (checked below); keep
         # a backup for the next test
         big["arn"] = backup(ddb, "big", "big")
     assert final["ItemCount"] == BIG
-    assert ddb.scan(TableName="r1", Select="COUNT")["Count"] == BIG
+    assert ddb.scan(TableName="rs1", Select="COUNT")["Count"] == BIG
     [g] = final["GlobalSecondaryIndexes"]
     assert g["IndexStatus"] == "ACTIVE"
-    assert ddb.query(TableName="r1", IndexName="byG", Select="COUNT",
+    assert ddb.query(TableName="rs1", IndexName="byG", Select="COUNT",
                      KeyConditionExpression="g = :g",
                      ExpressionAttributeValues={":g": {"S": "g7"}})[
         "Count"] == BIG // 100
-    ddb.put_item(TableName="r1", Item={"pk": {"S": "new"}, "g": {"S": "x"}})
+    ddb.put_item(TableName="rs1", Item={"pk": {"S": "new"}, "g": {"S": "x"}})
 
     if after["TableStatus"] != "CREATING":
         pytest.skip("the restore of %d items finished within %.0f ms, before "
@@ -1442,8 +1442,8 @@ def test_restore_in_progress(big):
             "Backup is being used to restore another table: " + arn),
         "restore-same-target": (
             "TableInUseException",
-            "Table: r1 is already being restored from backup: " + arn),
-        "create-backup": ("TableNotFoundException", "Table not found: r1"),
+            "Table: rs1 is already being restored from backup: " + arn),
+        "create-backup": ("TableNotFoundException", "Table not found: rs1"),
         "delete-table": ("ResourceInUseException", None),
     }
     for what, (code, message) in want.items():
@@ -1454,7 +1454,7 @@ def test_restore_in_progress(big):
             assert resp.error_message() == message, (what, resp)
     # the backup is free again once the restore is over
     ddb.describe_backup(BackupArn=arn)
-    assert "r2" not in ddb.list_tables()["TableNames"]
+    assert "rs2" not in ddb.list_tables()["TableNames"]
     ddb.delete_backup(BackupArn=other)
 
 
@@ -1463,7 +1463,7 @@ def test_restore_interrupted_by_stop_resumes(big):
     """A restore cut short by a stop starts over at the next start: the
     table ends ACTIVE with every item, never half-filled."""
     s, arn, ddb = big["server"], big["arn"], big["ddb"]
-    r = ddb.restore_table_from_backup(TargetTableName="r3", BackupArn=arn)
+    r = ddb.restore_table_from_backup(TargetTableName="rs3", BackupArn=arn)
     assert r["TableDescription"]["TableStatus"] == "CREATING"
     assert s.stop(signal.SIGTERM) == 0, s.stderr_text()
     try:
@@ -1472,15 +1472,15 @@ def test_restore_interrupted_by_stop_resumes(big):
         pytest.fail(str(e), pytrace=False)
     ddb = harness.make_client(s.url)
     big["ddb"] = ddb
-    final = wait_restored(ddb, "r3", timeout=30)
+    final = wait_restored(ddb, "rs3", timeout=30)
     assert final["ItemCount"] == BIG
-    assert ddb.scan(TableName="r3", Select="COUNT")["Count"] == BIG
-    assert ddb.query(TableName="r3", IndexName="byG", Select="COUNT",
+    assert ddb.scan(TableName="rs3", Select="COUNT")["Count"] == BIG
+    assert ddb.query(TableName="rs3", IndexName="byG", Select="COUNT",
                      KeyConditionExpression="g = :g",
                      ExpressionAttributeValues={":g": {"S": "g42"}})[
         "Count"] == BIG // 100
     # and the backup is free again
-    _, again = restore(ddb, arn, "r4")
+    _, again = restore(ddb, arn, "rs4")
     assert again["ItemCount"] == BIG
 
 
