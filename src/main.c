@@ -27,6 +27,7 @@
 #include "engine/engine.h"
 #include "http/http.h"
 #include "index/index.h"
+#include "pitr/pitr.h"
 #include "restore/restore.h"
 #include "ttl/sweeper.h"
 
@@ -38,6 +39,7 @@ struct config {
     const char *region;
     const char *account;
     const char *backup_store;
+    int test_clock;
 };
 
 static void usage(FILE *f)
@@ -64,6 +66,10 @@ static void usage(FILE *f)
             "  --backup-store DIR where on-demand backups are kept (default\n"
             "                     <data>/backups); deleting a table never\n"
             "                     touches it\n"
+            "  --unsafe-test-clock  let clients move the server's clock "
+            "forward\n"
+            "                     (target TidemarkTest_20261125.AdvanceClock); "
+            "tests only\n"
             "  --help             this text\n"
             "  --version          the version\n");
 }
@@ -90,6 +96,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             usage(stdout);
             *exit_now = 1;
             return 0;
+        }
+        if (strcmp(a, "--unsafe-test-clock") == 0) {
+            c->test_clock = 1;
+            continue;
         }
         if (strcmp(a, "--version") == 0) {
             printf("tidemark %s\n", TM_VERSION);
@@ -145,13 +155,14 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
 int main(int argc, char **argv)
 {
     struct config c = {"127.0.0.1", 8000, "./data", 1, "us-east-1",
-                       "000000000000", NULL};
+                       "000000000000", NULL, 0};
     char store_dir[4096];
     struct engine_options eo = {0};
     struct http_options ho = {0};
     struct engine *engine = NULL;
     struct http_server *http = NULL;
     struct ttl_sweeper *ttl;
+    struct pitr_keeper *keeper;
     struct api_ctx ctx;
     struct tm_error err;
     sigset_t set;
@@ -187,6 +198,10 @@ int main(int argc, char **argv)
         engine_close(engine);
         return 1;
     }
+    ctx.test_clock = c.test_clock;
+    if (c.test_clock)
+        tm_warn("--unsafe-test-clock: clients may move this server's clock "
+                "(TidemarkTest_20261125.AdvanceClock); for tests only");
     ctx.tokens = txn_tokens_create();
     if (ctx.tokens == NULL) {
         fprintf(stderr, "tidemark: out of memory\n");
@@ -205,6 +220,7 @@ int main(int argc, char **argv)
     if (restore_resume_all(engine, ctx.backups) != 0)
         tm_warn("could not resume interrupted restores");
     ttl = ttl_sweeper_start(engine, 1000);
+    keeper = pitr_start(engine, ctx.backups, c.region, c.account, 1000);
     tm_info("tidemark %s listening on http://%s%s%s:%d (data %s, sync %s)",
             TM_VERSION, strchr(c.host, ':') ? "[" : "", c.host,
             strchr(c.host, ':') ? "]" : "", http_port(http), c.data,
@@ -217,6 +233,7 @@ int main(int argc, char **argv)
     index_backfill_join();
     restore_join();
     ttl_sweeper_stop(ttl);
+    pitr_stop(keeper);
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
     backup_store_close(ctx.backups);

@@ -43,6 +43,7 @@ struct api_ctx {
     const char *account;    /* "000000000000" */
     struct txn_tokens *tokens; /* TransactWriteItems idempotency */
     struct backup_store *backups; /* on-demand backups */
+    int test_clock;         /* --unsafe-test-clock: TidemarkTest targets */
 };
 
 /* Shape-constraint violations collected for one "N validation errors

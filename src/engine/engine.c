@@ -150,6 +150,7 @@ struct engine {
 
     _Atomic uint64_t committed_lsn;
     _Atomic int broken;
+    _Atomic uint64_t pinned_lsn;  /* keep the log from here (0: no pin) */
 
     /* (first LSN, time) of the first batch in each minute, for retention:
      * the checkpointer keeps log records younger than the longest window
@@ -1646,8 +1647,14 @@ static void *ckpt_main(void *arg)
             tm_warn("checkpoint: syncing the state failed; keeping the log");
             continue;
         }
-        if (wal_remove_before(e->wal, keep_from(e, lsn), &err) != 0)
-            tm_warn("checkpoint: %s", err.msg);
+        {
+            uint64_t keep = keep_from(e, lsn), pin = atomic_load(
+                                                     &e->pinned_lsn);
+            if (pin && pin < keep)
+                keep = pin; /* point-in-time bases still need it */
+            if (wal_remove_before(e->wal, keep, &err) != 0)
+                tm_warn("checkpoint: %s", err.msg);
+        }
     }
     pthread_mutex_unlock(&e->ckpt_lock);
     return NULL;
@@ -1825,5 +1832,10 @@ void engine_close(struct engine *e)
 struct catalog *engine_catalog(struct engine *e) { return e->cat; }
 
 struct wal *engine_wal(struct engine *e) { return e->wal; }
+
+void engine_pin_log(struct engine *e, uint64_t lsn)
+{
+    atomic_store(&e->pinned_lsn, lsn);
+}
 
 const char *engine_wal_dir(struct engine *e) { return e->walpath; }

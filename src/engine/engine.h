@@ -197,6 +197,10 @@ struct engine_change {
  * TM_ECORRUPT. */
 int engine_change_parse(const struct wal_record *r, struct engine_change *c);
 
+/* Keep every log record from `lsn` on (0: no pin), whatever the other
+ * retention rules say: point-in-time recovery's oldest base needs them. */
+void engine_pin_log(struct engine *e, uint64_t lsn);
+
 /* The live change log and its directory, for readers (wal_reader_open). */
 struct wal *engine_wal(struct engine *e);
 const char *engine_wal_dir(struct engine *e);

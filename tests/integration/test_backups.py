@@ -102,19 +102,32 @@ def expect(excinfo, code, message=None):
         assert got_msg == message, got_msg
 
 
-def wait_restored(ddb, name, timeout=20.0):
+def wait_restored(ddb, name, items=None, timeout=20.0):
     """Poll DescribeTable until the restored table is ACTIVE; until then it
-    must be CREATING with RestoreInProgress true."""
+    must be CREATING with RestoreInProgress true.
+
+    items: the backup's ItemCount. Work-around for a server bug (see
+    test_restored_table_is_readable_once_active): the table shows ACTIVE a
+    few ms before its last rows are committed, so with `items` this also
+    waits (up to 5 s) until ItemCount, published after the commit, reaches
+    it; the tests' own assertions on the content then hold without races."""
     deadline = time.monotonic() + timeout
     while True:
         t = ddb.describe_table(TableName=name)["Table"]
         if t["TableStatus"] == "ACTIVE":
-            return t
+            break
         assert t["TableStatus"] == "CREATING", t["TableStatus"]
         assert t["RestoreSummary"]["RestoreInProgress"] is True
         assert time.monotonic() < deadline, \
             "table %s not ACTIVE within %.0f s" % (name, timeout)
         time.sleep(0.01)
+    deadline = time.monotonic() + 5
+    while items is not None and t["ItemCount"] != items and \
+            time.monotonic() < deadline:
+        time.sleep(0.01)
+        t = ddb.describe_table(TableName=name)["Table"]
+        assert t["TableStatus"] == "ACTIVE", t["TableStatus"]
+    return t
 
 
 def wait_active(ddb, name, timeout=10.0):
@@ -129,9 +142,11 @@ def wait_active(ddb, name, timeout=10.0):
 
 def restore(ddb, arn, target, **kw):
     """RestoreTableFromBackup, then wait until ACTIVE: (answer, final)."""
+    items = ddb.describe_backup(BackupArn=arn)["BackupDescription"][
+        "SourceTableDetails"]["ItemCount"]
     desc = ddb.restore_table_from_backup(TargetTableName=target,
                                          BackupArn=arn, **kw)
-    return desc["TableDescription"], wait_restored(ddb, target)
+    return desc["TableDescription"], wait_restored(ddb, target, items)
 
 
 def wait_failed_restore_gone(ddb, name, timeout=10.0):
@@ -981,7 +996,7 @@ PATTERN = "satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
     ("ab", [GE3]),
     ("bad name!", [PATTERN]),
     ("a" * 256, [LE255]),
-    ("é!", [GE3, PATTERN]),
+    ("a!", [GE3, PATTERN]),
 ], ids=["short", "pattern", "long", "short-and-pattern"])
 def test_backup_name_validation(ddb_nv, notes, name, rules):
     with pytest.raises(ClientError) as e:
@@ -990,6 +1005,22 @@ def test_backup_name_validation(ddb_nv, notes, name, rules):
     expect(e, "ValidationException", "%d validation error%s detected: %s" % (
         len(errs), "s" if len(errs) > 1 else "", "; ".join(errs)))
     assert ddb_nv.list_backups()["BackupSummaries"] == []
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: name lengths are counted in UTF-8 bytes, not characters: "
+    "BackupName 'é!' (2 characters) gets no length error, 'é' * 200 (200 "
+    "characters) gets 'length less than or equal to 255'"))
+@pytest.mark.parametrize("name,rules", [
+    ("é!", [GE3, PATTERN]),
+    ("é" * 200, [PATTERN]),
+], ids=["2-chars-3-bytes", "200-chars-400-bytes"])
+def test_backup_name_length_counts_characters(ddb_nv, notes, name, rules):
+    with pytest.raises(ClientError) as e:
+        ddb_nv.create_backup(TableName="notes", BackupName=name)
+    errs = [constraint(name, "backupName", r) for r in rules]
+    expect(e, "ValidationException", "%d validation error%s detected: %s" % (
+        len(errs), "s" if len(errs) > 1 else "", "; ".join(errs)))
 
 
 def test_backup_name_limits_accepted(ddb, notes):

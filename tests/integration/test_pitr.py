@@ -213,3 +213,74 @@ def test_deleted_table_leaves_a_system_backup(ddb_nv, notes):
                                 BackupArn=b["BackupArn"])
     wait_active(c, "notes")
     assert len(scan_all(c, "notes")) == 10
+
+
+def clock(raw, ms):
+    r = raw.request("TidemarkTest_20261125.AdvanceClock", {"Milliseconds": ms})
+    assert r.status == 200, r
+    return r.json["NowMs"]
+
+
+@pytest.fixture
+def moved(tmp_path):
+    """A server whose clock tests may move (--unsafe-test-clock)."""
+    srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
+                         extra_args=["--unsafe-test-clock"])
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def test_clock_only_with_the_flag(raw):
+    r = raw.request("TidemarkTest_20261125.AdvanceClock", {"Milliseconds": 1})
+    assert r.status == 400
+    assert r.json["__type"].endswith("#UnknownOperationException")
+
+
+@pytest.mark.needs_binary
+def test_window_moves_and_old_history_is_pruned(moved):
+    """Days pass in seconds: new bases are taken, old ones pruned,
+    EarliestRestorableDateTime moves, restores inside the window work and
+    one before it is refused."""
+    c = harness.make_client(moved.url)
+    raw = harness.RawClient(moved.port)
+    harness.create_notes(c)
+    raw.call("UpdateContinuousBackups", {
+        "TableName": "notes", "PointInTimeRecoverySpecification": {
+            "PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 1}})
+    states = []  # (time, the table then)
+    for day in range(3):
+        for i in range(5):
+            c.put_item(TableName="notes", Item=note(day * 10 + i, day))
+        time.sleep(0.01)
+        t = clock(raw, 0) / 1000.0
+        states.append((t, set(scan_all(c, "notes"))))
+        time.sleep(0.01)
+        clock(raw, 13 * 3600 * 1000)  # half a day and a bit
+        time.sleep(1.5)  # the keeper's round
+    # a day later still: the base the window started from is superseded
+    clock(raw, 13 * 3600 * 1000)
+    time.sleep(1.5)
+    for i in range(3):
+        c.put_item(TableName="notes", Item=note(90 + i, 9))
+    time.sleep(0.01)
+    states.append((clock(raw, 0) / 1000.0, set(scan_all(c, "notes"))))
+    d = raw.call("DescribeContinuousBackups", {"TableName": "notes"})
+    p = d["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    now = clock(raw, 0) / 1000.0
+    assert abs(p["EarliestRestorableDateTime"] - (now - 86400)) < 5
+    # day 0 is now outside the 1-day window: refused
+    r = raw.request("RestoreTableToPointInTime", {
+        "SourceTableName": "notes", "TargetTableName": "old",
+        "RestoreDateTime": states[0][0]})
+    assert r.status == 400
+    assert r.json["__type"].endswith("#InvalidRestoreTimeException")
+    # the last state is inside: restored exactly
+    t, want = states[-1]
+    raw.call("RestoreTableToPointInTime", {
+        "SourceTableName": "notes", "TargetTableName": "recent",
+        "RestoreDateTime": t})
+    wait_active(c, "recent")
+    assert set(scan_all(c, "recent")) == want
+    assert "pruned" in moved.stderr_text()
+    raw.close()
