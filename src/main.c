@@ -5,8 +5,15 @@
  *   tidemark [serve] [--host 127.0.0.1] [--port 8000] [--data ./data]
  *                    [--sync full|off] [--region us-east-1]
  *                    [--account-id 000000000000]
+ *                    [--credentials FILE] [--allow-anonymous]
  *   tidemark backup list|inspect|verify|delete ...   (offline, cli/)
  *   tidemark --help | --version
+ *
+ * Who may call: with --credentials every POST must carry an AWS Signature
+ * Version 4 by one of the file's keys (auth/sigv4.h).  Without, requests
+ * are anonymous, which is only allowed on a loopback --host unless
+ * --allow-anonymous says otherwise; the check happens before anything is
+ * opened or bound.
  *
  * Shutdown order: stop accepting, let requests in flight finish (the
  * writer acknowledges them as usual), close every connection, then close
@@ -21,6 +28,7 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
+#include "auth/credentials.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/cli.h"
@@ -40,6 +48,8 @@ struct config {
     const char *account;
     const char *backup_store;
     int test_clock;
+    const char *credentials;
+    int allow_anonymous;
 };
 
 static void usage(FILE *f)
@@ -70,6 +80,18 @@ static void usage(FILE *f)
             "forward\n"
             "                     (target TidemarkTest_20261125.AdvanceClock); "
             "tests only\n"
+            "  --credentials FILE access keys, one 'ACCESS_KEY_ID "
+            "SECRET_ACCESS_KEY'\n"
+            "                     per line ('#' starts a comment); every "
+            "request\n"
+            "                     must then be signed with one of them (AWS\n"
+            "                     Signature Version 4). The file must be\n"
+            "                     private to its owner (chmod 600)\n"
+            "  --allow-anonymous  serve unsigned requests on an address that "
+            "is\n"
+            "                     not loopback; without --credentials only\n"
+            "                     127.0.0.0/8, ::1 and localhost are "
+            "allowed\n"
             "  --help             this text\n"
             "  --version          the version\n");
 }
@@ -99,6 +121,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
         }
         if (strcmp(a, "--unsafe-test-clock") == 0) {
             c->test_clock = 1;
+            continue;
+        }
+        if (strcmp(a, "--allow-anonymous") == 0) {
+            c->allow_anonymous = 1;
             continue;
         }
         if (strcmp(a, "--version") == 0) {
@@ -139,6 +165,8 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
                             "us-east-1, not '%s'",
                             v);
             c->region = v;
+        } else if (strcmp(a, "--credentials") == 0) {
+            c->credentials = v;
         } else if (strcmp(a, "--backup-store") == 0) {
             c->backup_store = v;
         } else if (strcmp(a, "--account-id") == 0) {
@@ -155,7 +183,7 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
 int main(int argc, char **argv)
 {
     struct config c = {"127.0.0.1", 8000, "./data", 1, "us-east-1",
-                       "000000000000", NULL, 0};
+                       "000000000000", NULL, 0, NULL, 0};
     char store_dir[4096];
     struct engine_options eo = {0};
     struct http_options ho = {0};
@@ -164,6 +192,7 @@ int main(int argc, char **argv)
     struct ttl_sweeper *ttl;
     struct pitr_keeper *keeper;
     struct api_ctx ctx;
+    struct auth_credentials *creds = NULL;
     struct tm_error err;
     sigset_t set;
     int exit_now, rc, sig = 0;
@@ -173,6 +202,27 @@ int main(int argc, char **argv)
     rc = parse_args(argc, argv, &c, &exit_now);
     if (rc || exit_now)
         return rc;
+    tm_error_clear(&err);
+    if (c.credentials && c.allow_anonymous)
+        return fail("%s", "--allow-anonymous and --credentials contradict "
+                          "each other: with credentials every request must "
+                          "be signed");
+    if (c.credentials) {
+        if (auth_credentials_load(c.credentials, &creds, &err) != 0) {
+            fprintf(stderr, "tidemark: %s\n", err.msg);
+            return 1;
+        }
+    } else if (!auth_host_is_loopback(c.host) && !c.allow_anonymous) {
+        fprintf(stderr,
+                "tidemark: refusing to serve anonymous requests on %s, "
+                "which is not a loopback address: anyone who can reach it "
+                "could read and write every table.\n"
+                "Give --credentials FILE (every request must then be "
+                "signed), or --allow-anonymous to serve it without "
+                "authentication anyway.\n",
+                c.host);
+        return 2;
+    }
 
     /* Signals are taken by sigwait below, never by worker threads. */
     sigemptyset(&set);
@@ -210,6 +260,7 @@ int main(int argc, char **argv)
     }
     ho.host = c.host;
     ho.port = c.port;
+    ho.auth = creds;
     if (http_start(&ho, &ctx, &http, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         engine_close(engine);
@@ -219,6 +270,19 @@ int main(int argc, char **argv)
         tm_warn("could not resume index backfills");
     if (restore_resume_all(engine, ctx.backups) != 0)
         tm_warn("could not resume interrupted restores");
+    if (creds)
+        tm_info("authentication: AWS Signature Version 4, %zu access "
+                "key%s from %s",
+                auth_credentials_count(creds),
+                auth_credentials_count(creds) == 1 ? "" : "s", c.credentials);
+    else if (c.allow_anonymous && !auth_host_is_loopback(c.host))
+        tm_warn("authentication: none on %s (--allow-anonymous): anyone "
+                "who can reach it can read and write every table",
+                c.host);
+    else
+        tm_info("authentication: none (anonymous requests on loopback "
+                "address %s)",
+                c.host);
     ttl = ttl_sweeper_start(engine, 1000);
     keeper = pitr_start(engine, ctx.backups, c.region, c.account, 1000);
     tm_info("tidemark %s listening on http://%s%s%s:%d (data %s, sync %s)",
@@ -237,6 +301,7 @@ int main(int argc, char **argv)
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
     backup_store_close(ctx.backups);
+    auth_credentials_destroy(creds);
     tm_info("stopped");
     return 0;
 }

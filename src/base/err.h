@@ -49,7 +49,12 @@
     XX(ENOMEM, TM_NS_DDB, "InternalServerError", 500)                        \
     XX(EIO, TM_NS_DDB, "InternalServerError", 500)                           \
     XX(ECORRUPT, TM_NS_DDB, "InternalServerError", 500)                      \
-    XX(EUNAVAILABLE, TM_NS_DDB, "InternalServerError", 500)
+    XX(EUNAVAILABLE, TM_NS_DDB, "InternalServerError", 500)                  \
+    XX(EMISSINGAUTH, TM_NS_CORESVC, "MissingAuthenticationTokenException",   \
+       400)                                                                  \
+    XX(EUNKNOWNKEY, TM_NS_CORESVC, "UnrecognizedClientException", 400)       \
+    XX(EBADSIGNATURE, TM_NS_CORESVC, "InvalidSignatureException", 400)       \
+    XX(EINCOMPLETESIG, TM_NS_CORESVC, "IncompleteSignatureException", 400)
 
 enum tm_err {
     TM__ERR_BASE = -512,

@@ -433,6 +433,25 @@ static int stats_of(struct engine *e, uint64_t no, _Atomic uint64_t **items,
     return 0;
 }
 
+/* The statistics of `no` drop to zero with its rows: a delta that cancels
+ * the published value and whatever `d` already holds for it. */
+static void reset_stats(struct engine *e, struct deltas *d, uint64_t no)
+{
+    _Atomic uint64_t *ai, *ab;
+    int64_t items = 0, bytes = 0;
+
+    if (stats_of(e, no, &ai, &ab)) {
+        items = (int64_t)atomic_load(ai);
+        bytes = (int64_t)atomic_load(ab);
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (d->v[i].no == no) {
+            items += d->v[i].items;
+            bytes += d->v[i].bytes;
+        }
+    deltas_add(d, no, -items, -bytes);
+}
+
 /* Write the stats rows of the tables in `d` (current value + delta). */
 static int flush_stats(struct engine *e, MDB_txn *txn, const struct deltas *d,
                        struct tm_error *err)
@@ -600,6 +619,7 @@ static int replay_record(struct engine *e, MDB_txn *txn,
     case REC_DROP_ROWS:
         if (buf_get_varint(&p, end, &no) != 0 || p != end)
             goto bad;
+        reset_stats(e, d, no);
         return drop_rows(e, txn, no, err);
     case REC_TABLE_CREATE:
     case REC_TABLE_UPDATE:
@@ -797,6 +817,7 @@ int engine_wtx_drop_rows(struct engine_wtx *w, uint64_t no)
     if (rc)
         return rc;
     rec_end(w, lenpos);
+    reset_stats(w->e, &w->d, no);
     return drop_rows(w->e, w->txn, no, &err);
 }
 

@@ -8,7 +8,9 @@
  *                   (413, RequestEntityTooLarge) without reading the body
  *   upload calls    append to the body buffer (capped; past the cap the
  *                   rest is drained and the request fails with 413)
- *   final call      api_handle():  API_DONE    -> reply now
+ *   final call      with credentials, auth_sigv4_verify() over the
+ *                   complete request (a failure is answered at once);
+ *                   then api_handle():  API_DONE    -> reply now
  *                                  API_PENDING -> suspend, api_submit()
  *   resumed call    (after the writer's done() -> on_resume ->
  *                   MHD_resume_connection) api_finish(), reply
@@ -37,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth/sigv4.h"
 #include "base/clock.h"
 #include "base/crc32.h"
 #include "base/log.h"
@@ -62,6 +65,7 @@ struct hreq {
 struct http_server {
     struct MHD_Daemon *d;
     struct api_ctx *ctx;
+    const struct auth_credentials *auth; /* NULL: anonymous */
     size_t max_body;
     int port;
     pthread_mutex_t pool_lock;
@@ -211,6 +215,81 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, int code,
                  len);
 }
 
+/* ---- authentication ---------------------------------------------------- */
+
+struct kv_fill {
+    struct auth_kv *kv;
+    size_t n, cap;
+};
+
+static enum MHD_Result fill_kv(void *cls, enum MHD_ValueKind kind,
+                               const char *key, const char *value)
+{
+    struct kv_fill *f = cls;
+
+    (void)kind;
+    if (f->n < f->cap) {
+        f->kv[f->n].name = key;
+        f->kv[f->n].value = value;
+        f->n++;
+    }
+    return MHD_YES;
+}
+
+/* The headers or query arguments of `c`, in arrival order, in an array
+ * from the request's arena (the strings stay libmicrohttpd's). */
+static int collect_kv(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                      struct arena *a, struct kv_fill *f)
+{
+    int n = MHD_get_connection_values(c, kind, NULL, NULL);
+
+    f->n = f->cap = 0;
+    f->kv = NULL;
+    if (n <= 0)
+        return 0;
+    f->kv = arena_calloc(a, (size_t)n, sizeof *f->kv);
+    if (f->kv == NULL)
+        return TM_ENOMEM;
+    f->cap = (size_t)n;
+    MHD_get_connection_values(c, kind, fill_kv, f);
+    return 0;
+}
+
+/* SigV4 over the complete request (auth/sigv4.h).  Returns 0, or the
+ * error with DynamoDB's message in `err`. */
+static int authenticate(struct http_server *s, struct MHD_Connection *c,
+                        const char *url, struct hreq *h, struct tm_error *err)
+{
+    struct auth_request ar;
+    struct auth_identity who;
+    struct kv_fill q, hd;
+    int rc;
+
+    if (collect_kv(c, MHD_GET_ARGUMENT_KIND, h->arena, &q) != 0 ||
+        collect_kv(c, MHD_HEADER_KIND, h->arena, &hd) != 0)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    memset(&ar, 0, sizeof ar);
+    ar.method = "POST";
+    ar.path = url;
+    ar.query = q.kv;
+    ar.nquery = q.n;
+    ar.headers = hd.kv;
+    ar.nheaders = hd.n;
+    ar.body = h->body.data;
+    ar.body_len = h->body.len;
+    rc = auth_sigv4_verify(s->auth, &ar, clock_now_ms(), &who, err);
+    if (rc) {
+        tm_debug("auth: %s: %s", tm_err_name(rc), err->msg);
+        return rc;
+    }
+    /* Any region is accepted (the signature covers it); say so when it
+     * is not the server's. */
+    if (s->ctx->region && strcmp(who.region, s->ctx->region) != 0)
+        tm_debug("auth: key %s signed for region %s (server region %s)",
+                 who.access_key, who.region, s->ctx->region);
+    return 0;
+}
+
 /* ---- the access handler ------------------------------------------------ */
 
 static void on_resume(struct api_req *r)
@@ -282,6 +361,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return reply_error(c, TM_ETOOLARGE,
                                "Request must be smaller than 16777216 "
                                "bytes for the operation");
+        if (s->auth) {
+            struct tm_error aerr;
+
+            tm_error_clear(&aerr);
+            rc = authenticate(s, c, url, h, &aerr);
+            if (rc)
+                return reply_error(c, rc, aerr.msg);
+        }
         target = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                              "X-Amz-Target");
         rc = api_handle(&h->api, target, h->body.data ? h->body.data
@@ -371,6 +458,7 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
         threads = n > 0 ? (unsigned)n : 1;
     }
     s->ctx = ctx;
+    s->auth = o->auth;
     s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
     pthread_mutex_init(&s->pool_lock, NULL);
     s->d = MHD_start_daemon(

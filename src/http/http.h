@@ -4,7 +4,11 @@
  *
  *   POST /   DynamoDB JSON 1.0: body (at most max_body bytes) and the
  *            X-Amz-Target header go to api_handle; the response carries
- *            x-amzn-RequestId and x-amz-crc32 as DynamoDB's do.
+ *            x-amzn-RequestId and x-amz-crc32 as DynamoDB's do.  With
+ *            credentials (http_options.auth) the complete request is
+ *            first checked by auth_sigv4_verify; a failure is answered
+ *            with DynamoDB's authentication error and never reaches the
+ *            api module.
  *   GET /    a short identity text.
  *
  * Threads: a small pool of libmicrohttpd threads (epoll) serves every
@@ -22,6 +26,8 @@
 
 #define HTTP_MAX_BODY_DEFAULT (16u * 1024 * 1024)
 
+struct auth_credentials;
+
 struct http_options {
     const char *host;      /* address to bind, e.g. "127.0.0.1" */
     int port;              /* 0: any free port (see http_port) */
@@ -29,6 +35,11 @@ struct http_options {
     unsigned threads;      /* 0: one per CPU */
     unsigned conn_limit;   /* 0: 4096 */
     unsigned idle_timeout; /* seconds; 0: 300 */
+    const struct auth_credentials *auth; /* NULL: anonymous; else every
+                                          * POST must be signed with one of
+                                          * these keys (SigV4, see
+                                          * auth/sigv4.h); borrowed, must
+                                          * outlive the server */
 };
 
 struct http_server;

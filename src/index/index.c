@@ -309,8 +309,10 @@ static int backfill_apply(struct engine_wtx *w, void *arg,
     if (rc)
         return tm_error_set(err, rc, "backfilling index %s of %s failed",
                             b->index, b->table);
-    if (got == 1 || rows == BACKFILL_ROWS)
-        return 0; /* more to do */
+    if (got == 1 || rows == BACKFILL_ROWS || rows > 0)
+        return 0; /* more to do, or ACTIVE in an op of its own, after these
+                     entries' batch has committed (a catalog change is
+                     visible before its batch commits) */
     /* the walk is over: the index is ACTIVE */
     nt = table_copy(t, NULL);
     if (nt == NULL)

@@ -29,6 +29,7 @@ struct job {
     int64_t until_ms;
     struct wal_reader *wr;
     int replayed;           /* the log part is done too */
+    int active;             /* the table is ACTIVE: the restore is over */
     uint64_t changes;
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
@@ -99,22 +100,36 @@ static int load_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     arena_destroy(a);
     if (rc || !j->done)
         return rc;
-    if (j->replay && !j->replayed)
-        return 0; /* the log part comes next (replay_apply) */
-    /* every row is in: the table is ACTIVE */
-    {
-        struct table *nt = table_copy(t, NULL);
-        if (nt == NULL)
-            return tm_error_set(err, TM_ENOMEM, "out of memory");
-        nt->status = TABLE_ACTIVE;
-        nt->restoring = 0;
-        rc = engine_wtx_update_table(w, nt);
-        if (rc) {
-            table_free(nt);
-            return tm_error_set(err, rc, "activating table %s failed",
-                                j->table);
-        }
+    (void)n;
+    return 0; /* then the log (replay_apply), then activate_apply */
+}
+
+/* The last op: the table turns ACTIVE.  It is an op of its own, run after
+ * the rows' batches have committed: a catalog change is visible as soon as
+ * its op runs, before its batch commits, and a reader must never see
+ * ACTIVE before the rows. */
+static int activate_apply(struct engine_wtx *w, void *arg,
+                          struct tm_error *err)
+{
+    struct job *j = arg;
+    struct table *t = catalog_find(engine_catalog(j->e), j->table), *nt;
+    int rc;
+
+    if (t == NULL || !t->restoring)
+        return tm_error_set(err, TM_ENOTFOUND,
+                            "table %s is gone or no longer being restored",
+                            j->table);
+    nt = table_copy(t, NULL);
+    if (nt == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    nt->status = TABLE_ACTIVE;
+    nt->restoring = 0;
+    rc = engine_wtx_update_table(w, nt);
+    if (rc) {
+        table_free(nt);
+        return tm_error_set(err, rc, "activating table %s failed", j->table);
     }
+    j->active = 1;
     return 0;
 }
 
@@ -182,22 +197,7 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
         j->changes++;
     }
     arena_destroy(a);
-    if (rc || !j->replayed)
-        return rc;
-    {
-        struct table *nt = table_copy(t, NULL);
-        if (nt == NULL)
-            return tm_error_set(err, TM_ENOMEM, "out of memory");
-        nt->status = TABLE_ACTIVE;
-        nt->restoring = 0;
-        rc = engine_wtx_update_table(w, nt);
-        if (rc) {
-            table_free(nt);
-            return tm_error_set(err, rc, "activating table %s failed",
-                                j->table);
-        }
-    }
-    return 0;
+    return rc; /* when replayed, activate_apply runs next */
 }
 
 static int drop_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
@@ -224,10 +224,11 @@ static void *job_main(void *arg)
         rc = backup_reader_open(b->path, &j->rd, &err);
         j->from_lsn = b->lsn + 1;
     }
-    while (rc == 0 && !(j->done && (!j->replay || j->replayed)) &&
-           !atomic_load(&stopping)) {
+    while (rc == 0 && !j->active && !atomic_load(&stopping)) {
         struct engine_op op = {0};
-        op.apply = j->done ? replay_apply : load_apply;
+        op.apply = !j->done                        ? load_apply
+                   : (j->replay && !j->replayed) ? replay_apply
+                                                   : activate_apply;
         op.arg = j;
         rc = engine_run(j->e, &op);
         if (rc)
@@ -237,7 +238,7 @@ static void *job_main(void *arg)
     j->wr = NULL;
     backup_reader_close(j->rd);
     j->rd = NULL;
-    if (rc == 0 && j->done && (!j->replay || j->replayed)) {
+    if (rc == 0 && j->active) {
         tm_info("restore of table %s from %s: %llu items%s, %llu changes "
                 "replayed from the log, in %.1f ms",
                 j->table, j->backup_arn, (unsigned long long)j->rows,

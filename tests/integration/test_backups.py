@@ -10,9 +10,9 @@ overrides ask for, no stream/TTL/tags) that is CREATING until loaded, the
 backup store survives restarts and is independent of the table data, and a
 damaged backup file never yields an ACTIVE table.
 
-Not covered (not implemented yet): the S3 store, scheduled backups, the
-`tidemark backup` command, SYSTEM backups made by DeleteTable with PITR, and
-the SSE/OnDemand overrides.
+Not covered here: the S3 store, scheduled backups, the `tidemark backup`
+command, SYSTEM backups made by DeleteTable with PITR, and the
+SSE/OnDemand overrides.
 """
 
 import base64
@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 
 import pytest
@@ -53,9 +54,10 @@ def delete_all_backups(client):
     arns = []
     for page in client.get_paginator("list_backups").paginate(
             BackupType="ALL"):
-        arns.extend(b["BackupArn"] for b in page["BackupSummaries"])
+        arns.extend(b["BackupArn"] for b in page["BackupSummaries"]
+                    if b["BackupType"] != "SYSTEM")   # undeletable
     for arn in arns:
-        client.delete_backup(BackupArn=arn)
+        with_retry_in_use(lambda: client.delete_backup(BackupArn=arn))
 
 
 @pytest.fixture
@@ -102,15 +104,10 @@ def expect(excinfo, code, message=None):
         assert got_msg == message, got_msg
 
 
-def wait_restored(ddb, name, items=None, timeout=20.0):
+def wait_restored(ddb, name, timeout=20.0):
     """Poll DescribeTable until the restored table is ACTIVE; until then it
-    must be CREATING with RestoreInProgress true.
-
-    items: the backup's ItemCount. Work-around for a server bug (see
-    test_restored_table_is_readable_once_active): the table shows ACTIVE a
-    few ms before its last rows are committed, so with `items` this also
-    waits (up to 5 s) until ItemCount, published after the commit, reaches
-    it; the tests' own assertions on the content then hold without races."""
+    must be CREATING with RestoreInProgress true. Returns its description,
+    taken after a write barrier (see barrier())."""
     deadline = time.monotonic() + timeout
     while True:
         t = ddb.describe_table(TableName=name)["Table"]
@@ -121,13 +118,33 @@ def wait_restored(ddb, name, items=None, timeout=20.0):
         assert time.monotonic() < deadline, \
             "table %s not ACTIVE within %.0f s" % (name, timeout)
         time.sleep(0.01)
-    deadline = time.monotonic() + 5
-    while items is not None and t["ItemCount"] != items and \
-            time.monotonic() < deadline:
-        time.sleep(0.01)
-        t = ddb.describe_table(TableName=name)["Table"]
-        assert t["TableStatus"] == "ACTIVE", t["TableStatus"]
+    barrier(ddb, t)
+    t = ddb.describe_table(TableName=name)["Table"]
+    assert t["TableStatus"] == "ACTIVE"
     return t
+
+
+def barrier(ddb, table):
+    """Work-around for a server bug (test_restored_table_is_readable_once_
+    active): a restored table shows ACTIVE a few ms before its last rows
+    are committed. A write that goes through the writer after ACTIVE was
+    seen is answered only once the batch that made it ACTIVE is committed
+    (the writer commits batches in order), so after it the content and the
+    statistics are final. The write is a PutItem whose condition is always
+    false: it changes nothing."""
+    types = {a["AttributeName"]: a["AttributeType"]
+             for a in table["AttributeDefinitions"]}
+    sample = {"S": {"S": "~barrier~"}, "N": {"N": "-7.77e120"},
+              "B": {"B": b"~barrier~"}}
+    key = {k["AttributeName"]: sample[types[k["AttributeName"]]]
+           for k in table["KeySchema"]}
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName=table["TableName"], Item=key,
+                     ConditionExpression="attribute_exists(#h) AND "
+                                         "attribute_not_exists(#h)",
+                     ExpressionAttributeNames={
+                         "#h": table["KeySchema"][0]["AttributeName"]})
+    expect(e, "ConditionalCheckFailedException")
 
 
 def wait_active(ddb, name, timeout=10.0):
@@ -142,11 +159,32 @@ def wait_active(ddb, name, timeout=10.0):
 
 def restore(ddb, arn, target, **kw):
     """RestoreTableFromBackup, then wait until ACTIVE: (answer, final)."""
-    items = ddb.describe_backup(BackupArn=arn)["BackupDescription"][
-        "SourceTableDetails"]["ItemCount"]
     desc = ddb.restore_table_from_backup(TargetTableName=target,
                                          BackupArn=arn, **kw)
-    return desc["TableDescription"], wait_restored(ddb, target, items)
+    return desc["TableDescription"], wait_restored(ddb, target)
+
+
+def with_retry_in_use(call, timeout=5.0):
+    """Retry a DeleteBackup refused with BackupInUseException, which a
+    restore that has just finished may still cause for a moment (see
+    test_backup_free_once_restored_table_active)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call()
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "BackupInUseException" or \
+                    time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def count_items(ddb, op, **kw):
+    """Select COUNT over every page of a Scan or Query."""
+    n = 0
+    for page in ddb.get_paginator(op).paginate(Select="COUNT", **kw):
+        n += page["Count"]
+    return n
 
 
 def wait_failed_restore_gone(ddb, name, timeout=10.0):
@@ -412,6 +450,58 @@ def test_writes_after_create_backup_are_absent(ddb, notes):
     assert scan_all(ddb, "notes") == after
 
 
+def test_backup_is_a_snapshot_while_writes_go_on(ddb, server, notes):
+    """Backups taken while a client writes items 0, 1, 2, ... one after the
+    other hold a prefix 0..n-1 of them, with no gap: every write
+    acknowledged before CreateBackup was sent, none sent after it
+    answered."""
+    stop = threading.Event()
+    acked, sent, errors = [0], [0], []
+
+    def writer():
+        with raw_client(server) as c:
+            i = 0
+            while not stop.is_set():
+                sent[0] = i + 1
+                r = c.request("PutItem", {"TableName": "notes", "Item": {
+                    "userId": {"S": "w"}, "noteId": {"S": "%06d" % i},
+                    "n": {"N": str(i)}}})
+                if r.status != 200:
+                    errors.append(r)
+                    return
+                acked[0] = i + 1
+                i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    taken = []
+    try:
+        time.sleep(0.05)
+        for k in range(4):
+            lo = acked[0]
+            arn = backup(ddb, "notes", "live%d" % k)
+            taken.append((arn, lo, sent[0]))
+            time.sleep(0.03)
+    finally:
+        stop.set()
+        t.join(10)
+    assert not errors, errors
+    assert taken[-1][1] > 0, "the writer made no progress"
+    prev = 0
+    for k, (arn, lo, hi) in enumerate(taken):
+        _, final = restore(ddb, arn, "live-%d" % k)
+        got = sorted(int(it["n"]["N"]) for it in scan_all(ddb, "live-%d" % k))
+        n = len(got)
+        assert got == list(range(n)), "backup %d is not a prefix" % k
+        assert lo <= n <= hi, (k, lo, n, hi)
+        assert n >= prev
+        prev = n
+        assert final["ItemCount"] == n
+        assert ddb.describe_backup(BackupArn=arn)["BackupDescription"][
+            "SourceTableDetails"]["ItemCount"] == n
+    assert len(scan_all(ddb, "notes")) == acked[0]
+
+
 def test_backup_of_empty_table_restores_empty(ddb, notes):
     arn = backup(ddb, "notes", "empty")
     src = ddb.describe_backup(BackupArn=arn)["BackupDescription"][
@@ -447,7 +537,7 @@ def all_types_item(i):
                                      "n": {"N": "-0.000001"}}},
                     "empty_list": {"L": []}, "s": {"S": str(i)}}},
     }
-    if i % 10 == 0:
+    if i % 100 == 0:
         item["big"] = {"S": "B" * 20000}    # a few larger items
     if i % 3 == 0:
         del item["z"]                        # and sparse attributes
@@ -821,7 +911,8 @@ def test_provisioned_to_pay_per_request_sets_gsis_to_zero(ddb):
     gsi = dict(GSI_OWNER, ProvisionedThroughput={"ReadCapacityUnits": 3,
                                                  "WriteCapacityUnits": 2})
     ddb.create_table(TableName="pgx", KeySchema=harness.NOTES_KEYS,
-                     AttributeDefinitions=IDX_ATTRS,
+                     AttributeDefinitions=harness.NOTES_ATTRS + [
+                         {"AttributeName": "owner", "AttributeType": "S"}],
                      GlobalSecondaryIndexes=[gsi],
                      ProvisionedThroughput={"ReadCapacityUnits": 5,
                                             "WriteCapacityUnits": 5})
@@ -979,7 +1070,6 @@ def test_restore_target_exists(ddb, notes):
     # nothing changed, and the backup is not left "in use"
     assert sorted(ddb.list_tables()["TableNames"]) == ["notes", "other"]
     restore(ddb, arn, "third")
-    ddb.delete_backup(BackupArn=arn)
 
 
 def constraint(value, path, rule):
@@ -1083,7 +1173,7 @@ def test_list_backups_unknown_table_is_empty(ddb, notes):
         assert "LastEvaluatedBackupArn" not in r
 
 
-# ------------------------------------------------------------------ ListBackups
+# ----------------------------------------------------------------- ListBackups
 
 @pytest.fixture
 def many(ddb):
@@ -1325,7 +1415,8 @@ def test_restore_drops_stream_ttl_and_tags(ddb):
         Tags=[{"Key": "team", "Value": "core"}])
     ddb.update_time_to_live(TableName="featured", TimeToLiveSpecification={
         "Enabled": True, "AttributeName": "expires"})
-    ddb.put_item(TableName="featured", Item=note(1, expires={"N": "4102444800"}))
+    ddb.put_item(TableName="featured",
+                 Item=note(1, expires={"N": "4102444800"}))
     arn = backup(ddb, "featured")
     feat = ddb.describe_backup(BackupArn=arn)["BackupDescription"][
         "SourceTableFeatureDetails"]
@@ -1364,7 +1455,10 @@ def big(tmp_path_factory):
     if harness.EXTERNAL_ENDPOINT:
         pytest.skip("needs the tidemark binary")
     root = str(tmp_path_factory.mktemp("tidemark-big"))
-    s = harness.Server(os.path.join(root, "data"), log_dir=root)
+    # --sync off: loading 50,000 items is 3-4 times faster without an
+    # fdatasync per batch; a restore still takes some 100 ms or more
+    s = harness.Server(os.path.join(root, "data"), log_dir=root,
+                       extra_args=["--sync", "off"])
     try:
         s.start()
     except harness.ServerError as e:
@@ -1427,41 +1521,30 @@ def test_restore_in_progress(big):
         }
         after = b.call("DescribeTable", {"TableName": "rs1"})["Table"]
         elapsed = time.monotonic() - t0
-    statuses = []
-    final = None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        t = ddb.describe_table(TableName="rs1")["Table"]
-        statuses.append(t["TableStatus"])
-        if t["TableStatus"] == "ACTIVE":
-            final = t
-            break
-        assert t["TableStatus"] == "CREATING"
-        assert t["RestoreSummary"]["RestoreInProgress"] is True
-        assert t["RestoreSummary"]["SourceBackupArn"] == arn
-        time.sleep(0.005)
-    assert final is not None, "r1 not ACTIVE within 30 s"
+    final = wait_restored(ddb, "rs1", timeout=30)
     if tries["restore-same-backup"].status == 200:
         wait_restored(ddb, "rs2")
     if tries["delete-backup"].status == 200:
         # only right if the restore was over by then (checked below); keep
-        # a backup for the next test
+        # a backup for the next tests
         big["arn"] = backup(ddb, "big", "big")
     assert final["ItemCount"] == BIG
-    assert ddb.scan(TableName="rs1", Select="COUNT")["Count"] == BIG
+    assert count_items(ddb, "scan", TableName="rs1") == BIG
     [g] = final["GlobalSecondaryIndexes"]
     assert g["IndexStatus"] == "ACTIVE"
-    assert ddb.query(TableName="rs1", IndexName="byG", Select="COUNT",
-                     KeyConditionExpression="g = :g",
-                     ExpressionAttributeValues={":g": {"S": "g7"}})[
-        "Count"] == BIG // 100
+    assert g["ItemCount"] == BIG
+    assert count_items(ddb, "query", TableName="rs1", IndexName="byG",
+                       KeyConditionExpression="g = :g",
+                       ExpressionAttributeValues={":g": {"S": "g7"}}) == \
+        BIG // 100
     ddb.put_item(TableName="rs1", Item={"pk": {"S": "new"}, "g": {"S": "x"}})
 
     if after["TableStatus"] != "CREATING":
         pytest.skip("the restore of %d items finished within %.0f ms, before "
                     "the checks made while CREATING could be confirmed"
                     % (BIG, elapsed * 1000))
-    # r1 was still CREATING after every try: each one ran during the restore
+    # rs1 was still CREATING after every try: each one ran during the
+    # restore
     assert after["RestoreSummary"]["RestoreInProgress"] is True
     want = {
         "put": ("ResourceNotFoundException", None),
@@ -1483,39 +1566,117 @@ def test_restore_in_progress(big):
         assert resp.error_type() == code, (what, resp)
         if message is not None:
             assert resp.error_message() == message, (what, resp)
-    # the backup is free again once the restore is over
-    ddb.describe_backup(BackupArn=arn)
     assert "rs2" not in ddb.list_tables()["TableNames"]
-    ddb.delete_backup(BackupArn=other)
+    # both backups are still there and usable
+    ddb.describe_backup(BackupArn=arn)
+    with_retry_in_use(lambda: ddb.delete_backup(BackupArn=other))
 
 
-@pytest.mark.needs_binary
-def test_restore_interrupted_by_stop_resumes(big):
-    """A restore cut short by a stop starts over at the next start: the
-    table ends ACTIVE with every item, never half-filled."""
+def interrupted_restore(big, target):
+    """Start a restore of the 50,000-item backup, stop the server (SIGTERM)
+    at once, start it again on the same data dir, wait for the restore to
+    finish. Skips if the restore was over before the stop."""
     s, arn, ddb = big["server"], big["arn"], big["ddb"]
-    r = ddb.restore_table_from_backup(TargetTableName="rs3", BackupArn=arn)
+    r = ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
     assert r["TableDescription"]["TableStatus"] == "CREATING"
     assert s.stop(signal.SIGTERM) == 0, s.stderr_text()
     try:
         s.start()
     except harness.ServerError as e:
         pytest.fail(str(e), pytrace=False)
-    ddb = harness.make_client(s.url)
-    big["ddb"] = ddb
-    final = wait_restored(ddb, "rs3", timeout=30)
-    assert final["ItemCount"] == BIG
-    assert ddb.scan(TableName="rs3", Select="COUNT")["Count"] == BIG
-    assert ddb.query(TableName="rs3", IndexName="byG", Select="COUNT",
-                     KeyConditionExpression="g = :g",
-                     ExpressionAttributeValues={":g": {"S": "g42"}})[
-        "Count"] == BIG // 100
-    # and the backup is free again
-    _, again = restore(ddb, arn, "rs4")
+    ddb = big["ddb"] = harness.make_client(s.url)
+    if "resuming the restore of table %s " % target not in s.stderr_text():
+        final = wait_restored(ddb, target)
+        pytest.skip("the restore of %d items was over before the stop "
+                    "(ItemCount %d): nothing was interrupted"
+                    % (BIG, final["ItemCount"]))
+    return ddb, wait_restored(ddb, target, timeout=30)
+
+
+@pytest.mark.needs_binary
+def test_restore_interrupted_by_stop_resumes(big):
+    """A restore cut short by a stop starts over at the next start: the
+    table ends ACTIVE with every item, never half-filled, and the backup is
+    free again."""
+    ddb, final = interrupted_restore(big, "rs3")
+    assert final["TableStatus"] == "ACTIVE"
+    assert count_items(ddb, "scan", TableName="rs3") == BIG
+    assert count_items(ddb, "query", TableName="rs3", IndexName="byG",
+                       KeyConditionExpression="g = :g",
+                       ExpressionAttributeValues={":g": {"S": "g42"}}) == \
+        BIG // 100
+    assert ddb.get_item(TableName="rs3", Key={"pk": {"S": "k049999"}})[
+        "Item"]["g"] == {"S": "g99"}
+    _, again = restore(ddb, big["arn"], "rs4")
     assert again["ItemCount"] == BIG
 
 
-# ------------------------------------------------------------------ persistence
+@pytest.mark.needs_binary
+def test_resumed_restore_statistics(big):
+    """ItemCount, TableSizeBytes and the GSI's statistics of a resumed
+    restore count the backup's rows once, not also those of the interrupted
+    attempt (dropping them must subtract them)."""
+    src = big["ddb"].describe_table(TableName="big")["Table"]
+    ddb, final = interrupted_restore(big, "rs5")
+    assert count_items(ddb, "scan", TableName="rs5") == BIG
+    assert final["ItemCount"] == BIG
+    assert final["TableSizeBytes"] == src["TableSizeBytes"]
+    [g] = final["GlobalSecondaryIndexes"]
+    [sg] = src["GlobalSecondaryIndexes"]
+    assert g["ItemCount"] == BIG
+    assert g["IndexSizeBytes"] == sg["IndexSizeBytes"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: a restored table shows ACTIVE (RestoreInProgress false) "
+    "before its last rows are committed: a Scan or GetItem right after "
+    "DescribeTable first says ACTIVE misses items (0 of 200, ItemCount 0); "
+    "they appear a few ms later. The writer publishes the catalog change "
+    "when the op is applied, before the batch's fsync and LMDB commit"))
+def test_restored_table_is_readable_once_active(ddb, raw, notes):
+    items = [note(i) for i in range(200)]
+    batch_put(ddb, "notes", items)
+    arn = backup(ddb, "notes")
+    last = {"userId": items[-1]["userId"], "noteId": items[-1]["noteId"]}
+    for k in range(30):
+        target = "readable%d" % k
+        r = raw.request("RestoreTableFromBackup",
+                        {"TargetTableName": target, "BackupArn": arn})
+        assert r.status == 200, r
+        deadline = time.monotonic() + 10
+        while True:
+            t = raw.call("DescribeTable", {"TableName": target})["Table"]
+            if t["TableStatus"] == "ACTIVE":
+                break
+            assert time.monotonic() < deadline
+        got = raw.call("Scan", {"TableName": target, "Select": "COUNT"})
+        item = raw.call("GetItem", {"TableName": target, "Key": last})
+        assert (got["Count"], t["ItemCount"], "Item" in item) == \
+            (200, 200, True), "restore %d" % k
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "server bug: DeleteBackup right after the restored table shows ACTIVE "
+    "fails with BackupInUseException 'Backup is being used to restore "
+    "table: <arn>': the restore releases the backup only after its last "
+    "batch is committed, some ms after ACTIVE is visible"))
+def test_backup_free_once_restored_table_active(ddb, raw, notes):
+    batch_put(ddb, "notes", [note(i) for i in range(200)])
+    for k in range(20):
+        arn = backup(ddb, "notes", "free%d" % k)
+        target = "free%d" % k
+        r = raw.request("RestoreTableFromBackup",
+                        {"TargetTableName": target, "BackupArn": arn})
+        assert r.status == 200, r
+        deadline = time.monotonic() + 10
+        while raw.call("DescribeTable", {"TableName": target})["Table"][
+                "TableStatus"] != "ACTIVE":
+            assert time.monotonic() < deadline
+        r = raw.request("DeleteBackup", {"BackupArn": arn})
+        assert r.status == 200, ("restore %d" % k, r)
+
+
+# ----------------------------------------------------------------- persistence
 
 @pytest.mark.needs_binary
 def test_backups_survive_restart(servers, tmp_path):
@@ -1595,7 +1756,7 @@ def test_backup_store_outside_data_dir(servers, tmp_path):
     assert s3.stop() == 0, s3.stderr_text()
 
 
-# ------------------------------------------------------------------- corruption
+# ------------------------------------------------------------------ corruption
 
 CORRUPT_RE = re.compile(r"backup file (\S+) is corrupt at offset (\d+)")
 
