@@ -211,7 +211,10 @@ static void check_name(struct verrs *v, struct api_req *r, const char *s,
         verrs_add(v, "null", path, "Member must not be null");
         return;
     }
-    n = strlen(s);
+    /* DDB counts characters (Java's String length), not bytes */
+    n = 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        n += (*c & 0xC0) != 0x80;
     shown = arena_printf(r->arena, "'%s'", s);
     if (shown == NULL)
         shown = "''";
@@ -222,7 +225,7 @@ static void check_name(struct verrs *v, struct api_req *r, const char *s,
         verrs_add(v, shown, path,
                   "Member must have length less than or equal to 255");
     if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789_.-") != n)
+                  "0123456789_.-") != strlen(s))
         verrs_add(v, shown, path,
                   "Member must satisfy regular expression pattern: "
                   "[a-zA-Z0-9_.-]+");
