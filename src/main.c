@@ -36,6 +36,7 @@
 #include "http/http.h"
 #include "index/index.h"
 #include "pitr/pitr.h"
+#include "backup/schedule.h"
 #include "restore/restore.h"
 #include "ttl/sweeper.h"
 
@@ -50,6 +51,7 @@ struct config {
     int test_clock;
     const char *credentials;
     int allow_anonymous;
+    struct backup_scheduler *schedules;
 };
 
 static void usage(FILE *f)
@@ -73,6 +75,11 @@ static void usage(FILE *f)
             "  --region NAME      region in ARNs (default us-east-1)\n"
             "  --account-id ID    12-digit account in ARNs (default "
             "000000000000)\n"
+            "  --backup-schedule TABLE=EVERY[,keep=N|keep=AGE]\n"
+            "                     back TABLE up every EVERY (30m, 6h, 1d), "
+            "keeping\n"
+            "                     the newest N or those younger than AGE; "
+            "repeatable\n"
             "  --backup-store DIR where on-demand backups are kept (default\n"
             "                     <data>/backups); deleting a table never\n"
             "                     touches it\n"
@@ -167,6 +174,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             c->region = v;
         } else if (strcmp(a, "--credentials") == 0) {
             c->credentials = v;
+        } else if (strcmp(a, "--backup-schedule") == 0) {
+            struct tm_error err = {0};
+            if (backup_schedule_parse(v, &c->schedules, &err) != 0)
+                return fail("%s", err.msg);
         } else if (strcmp(a, "--backup-store") == 0) {
             c->backup_store = v;
         } else if (strcmp(a, "--account-id") == 0) {
@@ -183,7 +194,7 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
 int main(int argc, char **argv)
 {
     struct config c = {"127.0.0.1", 8000, "./data", 1, "us-east-1",
-                       "000000000000", NULL, 0, NULL, 0};
+                       "000000000000", NULL, 0, NULL, 0, NULL};
     char store_dir[4096];
     struct engine_options eo = {0};
     struct http_options ho = {0};
@@ -285,6 +296,9 @@ int main(int argc, char **argv)
                 c.host);
     ttl = ttl_sweeper_start(engine, 1000);
     keeper = pitr_start(engine, ctx.backups, c.region, c.account, 1000);
+    if (backup_schedule_start(c.schedules, engine, ctx.backups, c.region,
+                              c.account) != 0)
+        tm_warn("could not start the backup schedules");
     tm_info("tidemark %s listening on http://%s%s%s:%d (data %s, sync %s)",
             TM_VERSION, strchr(c.host, ':') ? "[" : "", c.host,
             strchr(c.host, ':') ? "]" : "", http_port(http), c.data,
@@ -298,6 +312,7 @@ int main(int argc, char **argv)
     restore_join();
     ttl_sweeper_stop(ttl);
     pitr_stop(keeper);
+    backup_schedule_stop(c.schedules);
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
     backup_store_close(ctx.backups);
