@@ -470,6 +470,12 @@ static int qcmp_act_desc(const void *x, const void *y)
     return path_cmp(&(*b)->path, &(*a)->path);
 }
 
+static int qcmp_act_asc(const void *x, const void *y)
+{
+    const struct expr_act *const *a = x, *const *b = y;
+    return path_cmp(&(*a)->path, &(*b)->path);
+}
+
 static int is_key(const struct expr_pel *e, const char *name)
 {
     return name != NULL && e->index < 0 && strlen(name) == e->len &&
@@ -481,9 +487,9 @@ int expr_update_apply(const struct expr_update *u, const struct av *old,
                       struct arena *a, struct av *out, struct tm_error *err)
 {
     const struct av *base = old != NULL ? old : key;
-    const struct expr_act **removes = NULL;
+    const struct expr_act **removes = NULL, **sets = NULL;
     struct av root;
-    size_t k, nrem = 0;
+    size_t k, nrem = 0, nset = 0;
     int rc = 0;
 
     for (k = 0; k < u->n; k++) {
@@ -503,18 +509,30 @@ int expr_update_apply(const struct expr_update *u, const struct av *old,
     if (root.u.m.n)
         memcpy(root.u.m.v, base->u.m.v, root.u.m.n * sizeof *root.u.m.v);
     removes = arena_alloc(a, (u->n + 1) * sizeof *removes);
-    if (removes == NULL)
+    sets = arena_alloc(a, (u->n + 1) * sizeof *sets);
+    if (removes == NULL || sets == NULL)
         return nomem(err);
-    for (k = 0; k < u->n && rc == 0; k++) {
-        const struct expr_act *act = &u->acts[k];
+    /* SETs in path order: every value reads the old item and paths never
+     * overlap, so order only matters for list indexes past the end, which
+     * DynamoDB appends in index order ("SET a[9] = :x, a[5] = :y" on a
+     * short list puts :y before :x) */
+    for (k = 0; k < u->n; k++)
+        if (u->acts[k].kind == EA_SET)
+            sets[nset++] = &u->acts[k];
+    if (nset > 1)
+        qsort(sets, nset, sizeof *sets, qcmp_act_asc);
+    for (k = 0; k < nset && rc == 0; k++) {
         struct av store;
         const struct av *v;
+        rc = value(sets[k]->val, base, a, &store, &v, err);
+        if (rc == 0)
+            rc = put(a, &root, &sets[k]->path, v, err);
+    }
+    for (k = 0; k < u->n && rc == 0; k++) {
+        const struct expr_act *act = &u->acts[k];
 
         switch (act->kind) {
         case EA_SET:
-            rc = value(act->val, base, a, &store, &v, err);
-            if (rc == 0)
-                rc = put(a, &root, &act->path, v, err);
             break;
         case EA_REMOVE:
             removes[nrem++] = act;

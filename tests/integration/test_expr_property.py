@@ -1181,8 +1181,6 @@ def test_update_expressions_match_the_model(update_run, capsys):
     assert r["errors_both"] > 10
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: several SETs past the "
-                   "end of one list append in action order, not index order")
 def test_update_property_known_bug_cases(update_run):
     assert not update_run["known"], "\n".join(
         show(m) for m in update_run["known"][:3])

@@ -169,9 +169,6 @@ def test_set_list_index(ddb, notes):
     assert get(ddb)["l"] == L(S("zero"), S("ONE"), S("two"), S("end"))
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: SET of several list "
-                   "indexes past the end appends in action order, not in "
-                   "index order")
 def test_set_several_indexes_past_the_end_append_in_index_order(ddb, notes):
     """DynamoDB: "If you add multiple elements in a single SET operation,
     the elements are sorted in order by element number." """
