@@ -60,6 +60,8 @@ static void usage(FILE *f)
             "usage: tidemark [serve] [options]\n"
             "       tidemark backup list|inspect|verify|delete ... "
             "(offline; see 'tidemark backup')\n"
+            "       tidemark history --table NAME [--key JSON] [--from T] "
+            "[--to T]\n"
             "\n"
             "A DynamoDB-compatible database server with on-demand backups\n"
             "and point-in-time recovery.\n"
@@ -210,6 +212,8 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "backup") == 0)
         return cli_backup_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "history") == 0)
+        return cli_history_main(argc, argv);
     rc = parse_args(argc, argv, &c, &exit_now);
     if (rc || exit_now)
         return rc;
