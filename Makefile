@@ -70,6 +70,12 @@ build/tidemark: build/obj/main.o $(OBJS)
 	@$(if $(Q),echo "  LINK    $@",true)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The whole server under AddressSanitizer and UBSan, for integration runs
+# (TIDEMARK_BIN=build/tidemark-asan) that look for leaks and memory errors.
+build/tidemark-asan: build/asan/main.o $(AOBJS)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -o $@ $^ $(LDLIBS)
+
 build/tests/%: tests/unit/%.c $(OBJS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LINK    $@",true)

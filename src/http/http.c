@@ -96,9 +96,13 @@ static struct hreq *hreq_get(struct http_server *s)
             free(h);
             return NULL;
         }
+        buf_init(&h->body, s->max_body);
     }
+    /* a pooled request keeps its body buffer's memory (emptied in
+     * hreq_put); initialising it again would leak it */
+    buf_reset(&h->body);
+    h->body.max = s->max_body;
     api_req_init(&h->api, s->ctx, h->arena);
-    buf_init(&h->body, s->max_body);
     h->state = H_READING;
     h->too_large = 0;
     h->srv = s;
