@@ -18,9 +18,22 @@ import sys
 
 FIELDS = ["target", "op", "conns", "rep", "rps", "p50_ms", "p90_ms", "p99_ms",
           "mean_ms", "max_ms", "requests", "duration_s", "connect", "read",
-          "write", "status", "timeout", "misses", "other_cpu_pct"]
+          "write", "status", "timeout", "misses", "other_cpu_pct", "fsyncs"]
 ERROR_FIELDS = ["connect", "read", "write", "status", "timeout", "misses"]
 ORDER = ["nginx", "dynalite", "tidemark-full", "tidemark-off"]
+OP_ORDER = ["getitem", "putitem", "updateitem", "query", "batchwrite", "scan",
+            "put-gsi0", "put-gsi2"]
+
+
+def items_per_request(op, env):
+    """Items a request of this op writes or reads (items/s = this x req/s)."""
+    if op == "batchwrite":
+        return int(env.get("BENCH_BATCH", "25"))
+    if op == "scan":
+        return int(env.get("BENCH_SCAN_LIMIT", "1000"))
+    if op == "query":
+        return int(env.get("BENCH_QUERY_PAGE", "100"))
+    return 1
 
 # What we hold the server to (bench/README.md).
 GET_TARGET = 0.70        # tidemark GetItem req/s vs nginx, any conns
@@ -93,6 +106,11 @@ def load_runs(path):
             for k in FIELDS[2:]:
                 run[k] = float(run[k]) if "." in run[k] else int(run[k])
             run["errors"] = sum(run[k] for k in ERROR_FIELDS)
+            # fsync + fdatasync calls of the server during the run (-1: not
+            # counted), per acknowledged (2xx) request.
+            acked = run["requests"] - run["status"]
+            run["fsyncs_per_ack"] = (round(run["fsyncs"] / acked, 4)
+                                     if run["fsyncs"] >= 0 and acked > 0 else None)
             runs.append(run)
     return runs
 
@@ -116,6 +134,7 @@ def summarise(runs):
         row["runs_quiet"] = len(quiet)
         row["rps_all"] = [r["rps"] for r in group]
         row["ok"] = row["errors"] == 0
+        row["items_per_s"] = round(row["rps"] * items_per_request(row["op"], os.environ), 1)
         rows.append(row)
     return rows
 
@@ -152,22 +171,31 @@ def main():
     for r in rows:
         if r["target"] not in seen:
             seen.append(r["target"])
-    rows.sort(key=lambda r: (rank.get(r["target"], len(ORDER) + seen.index(r["target"])),
-                             r["op"], r["conns"]))
+    def op_rank(op):
+        return OP_ORDER.index(op) if op in OP_ORDER else len(OP_ORDER)
+    rows.sort(key=lambda r: (op_rank(r["op"]), r["op"],
+                             rank.get(r["target"], len(ORDER) + seen.index(r["target"])),
+                             r["conns"]))
     by = {(r["target"], r["op"], r["conns"]): r for r in rows}
-    combos = sorted({(r["op"], r["conns"]) for r in rows})
+    combos = sorted({(r["op"], r["conns"]) for r in rows},
+                    key=lambda oc: (op_rank(oc[0]), oc[0], oc[1]))
 
     repeat = int(env.get("BENCH_REPEAT", "1"))
     say()
     if repeat > 1:
         say("(each row: the median-req/s run of %d, leaving out noisy runs (other > %d%%)"
             " when a quiet one exists; errors of all runs)" % (repeat, NOISY_PCT))
-    say("%-16s %-8s %5s %10s %8s %8s %6s  %s" %
-          ("target", "op", "conns", "req/s", "p50 ms", "p99 ms", "other", "errors"))
+    say("%-16s %-10s %5s %10s %10s %8s %8s %6s %8s  %s" %
+          ("target", "op", "conns", "req/s", "items/s", "p50 ms", "p99 ms",
+           "other", "fsync/wr", "errors"))
     for r in rows:
-        say("%-16s %-8s %5d %10.0f %8.2f %8.2f %5d%%  %s" %
-              (r["target"], r["op"], r["conns"], r["rps"], r["p50_ms"],
-               r["p99_ms"], r["other_cpu_pct"], fmt_errors(r)))
+        ipr = items_per_request(r["op"], env)
+        say("%-16s %-10s %5d %10.0f %10s %8.2f %8.2f %5d%% %8s  %s" %
+              (r["target"], r["op"], r["conns"], r["rps"],
+               "%.0f" % r["items_per_s"] if ipr > 1 else "",
+               r["p50_ms"], r["p99_ms"], r["other_cpu_pct"],
+               "%.3f" % r["fsyncs_per_ack"] if r["fsyncs_per_ack"] is not None else "",
+               fmt_errors(r)))
     if not rows:
         say("(no runs)")
 
@@ -183,17 +211,28 @@ def main():
     if tidemark_skipped:
         say("tidemark: %s not found, skipped" % env.get("TIDEMARK_BIN", "build/tidemark"))
     say("ratios (req/s, same op and conns; 1.00x = as fast):")
-    for op, c in combos:
-        for a, b in pairs:
-            ra, rb = by.get((a, op, c)), by.get((b, op, c))
-            label = "%-26s %-8s c%-4d" % (a + "/" + b, op, c)
+    # gsi-write: the same target's put-gsi2 over its put-gsi0.
+    gsi = [(t + ":put-gsi2", t + ":put-gsi0") for t in seen
+           if any((t, "put-gsi2", c) in by for _, c in combos)]
+    for op, c in combos + [("gsi", c) for c in sorted({c for _, c in combos})]:
+        for a, b in (gsi if op == "gsi" else pairs):
+            if op == "gsi":
+                (ta, oa), (tb, ob) = a.split(":"), b.split(":")
+            else:
+                ta, oa, tb, ob = a, op, b, op
+            ra, rb = by.get((ta, oa, c)), by.get((tb, ob, c))
+            label = "%-26s %-10s c%-4d" % (
+                (ta + " gsi2/gsi0") if op == "gsi" else (a + "/" + b),
+                "put" if op == "gsi" else op, c)
             entry = {"numerator": a, "denominator": b, "op": op, "conns": c,
                      "ratio": None, "note": "", "noisy": False}
-            if a.startswith("tidemark") and tidemark_skipped:
+            if ta.startswith("tidemark") and tidemark_skipped:
                 entry["note"] = "tidemark skipped"
             elif ra is None or rb is None:
                 if ra is None and rb is None:
                     continue
+                if rb is None and tb in ("nginx", "dynalite"):
+                    continue   # no reference for this op (nginx: get/put only)
                 entry["note"] = "%s not measured" % (a if ra is None else b)
             elif not (ra["ok"] and rb["ok"]):
                 entry["note"] = "errors in %s run" % (

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Tidemark side-by-side benchmark (`make bench`); see bench/README.md.
 #
-# Runs the same wrk PutItem/GetItem load (bench/lua/) against nginx (a
-# fixed-body ceiling for this machine's HTTP path), dynalite, and tidemark
+# Runs the same wrk load (bench/lua/) against nginx (a fixed-body ceiling for
+# this machine's HTTP path; GetItem and PutItem only), dynalite, and tidemark
 # (--sync full and --sync off), one server at a time, all on 127.0.0.1, and
 # prints req/s, p50, p99 and errors per run plus the ratios.  Every process
 # it starts is stopped on exit, whatever happens.
@@ -13,7 +13,8 @@
 #   BENCH_THREADS    wrk -t                                      (1)
 #   BENCH_REPEAT     runs per (target, op, conns); the median req/s run of
 #                    the quiet ones is reported, errors of every run count (1)
-#   BENCH_OPS        "getitem putitem" or one of them
+#   BENCH_OPS        operations, any of: getitem putitem updateitem query
+#                    batchwrite scan gsi-write        ("getitem putitem")
 #   BENCH_TARGETS    "nginx dynalite tidemark-full tidemark-off" or a subset
 #   BENCH_EXTERNAL   already running endpoints to bench too, "name=URL ..."
 #                    (not started or stopped here; table created if absent)
@@ -31,6 +32,10 @@
 #   BENCH_WRK_TIMEOUT  wrk --timeout: slower answers count as errors  (2s)
 #   BENCH_START_TIMEOUT  seconds a server gets to start answering   (30)
 #   BENCH_PRELOAD_MAX    seconds cap on the preload and on its check  (300)
+#   BENCH_SCAN_TIMEOUT  wrk --timeout of the scan runs (1 MB pages)   (30s)
+#   BENCH_FSYNC      auto (default): count fsync/fdatasync calls of tidemark
+#                    during its write runs with `perf stat` (syscall
+#                    tracepoints) when perf can; 0: don't
 #   TIDEMARK_BIN     tidemark binary                       (build/tidemark)
 #
 # Each timed run also reports "other CPU": what the rest of the machine used
@@ -65,9 +70,25 @@ WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-2s}
 TIDEMARK=${TIDEMARK_BIN:-build/tidemark}
 START_TIMEOUT=${BENCH_START_TIMEOUT:-30}     # seconds for a server to answer
 PRELOAD_MAX=${BENCH_PRELOAD_MAX:-300}        # seconds cap on preload/verify
+SCAN_TIMEOUT=${BENCH_SCAN_TIMEOUT:-30s}
+FSYNC=${BENCH_FSYNC:-auto}
 PRELOAD_CONNS=16
 TABLE=notes
-export BENCH_TABLE=$TABLE BENCH_ITEMS=$ITEMS
+# Query: QUERY_USERS partitions of exactly QUERY_PAGE notes; scan: SCAN_ITEMS
+# 1000-byte items in SCAN_TABLE, read SCAN_LIMIT at a time (lua/common.lua).
+QUERY_USERS=100
+QUERY_PAGE=100
+SCAN_TABLE=pages
+SCAN_ITEMS=2000
+SCAN_LIMIT=1000
+BATCH=25
+# gsi-write: PutItem into GSI0_TABLE (no index) and GSI2_TABLE (two GSIs),
+# otherwise alike, alternating run by run.
+GSI0_TABLE=notes_gsi0
+GSI2_TABLE=notes_gsi2
+export BENCH_TABLE=$TABLE BENCH_ITEMS=$ITEMS BENCH_QUERY_USERS=$QUERY_USERS \
+  BENCH_QUERY_PAGE=$QUERY_PAGE BENCH_SCAN_TABLE=$SCAN_TABLE \
+  BENCH_SCAN_ITEMS=$SCAN_ITEMS BENCH_SCAN_LIMIT=$SCAN_LIMIT
 
 DEFAULT_AUTH="AWS4-HMAC-SHA256 Credential=AKIDTIDEMARKBENCH/20261125/us-east-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000"
 AUTH=${BENCH_AUTH:-$DEFAULT_AUTH}
@@ -91,7 +112,10 @@ for t in $TARGETS; do
   esac
 done
 for op in $OPS; do
-  case $op in getitem|putitem) ;; *) die "unknown op '$op' in BENCH_OPS" ;; esac
+  case $op in
+    getitem|putitem|updateitem|query|batchwrite|scan|gsi-write) ;;
+    *) die "unknown op '$op' in BENCH_OPS (getitem putitem updateitem query batchwrite scan gsi-write)" ;;
+  esac
 done
 for c in $CONNS; do
   [[ $c =~ ^[0-9]+$ ]] && [ "$c" -ge "$THREADS" ] ||
@@ -103,6 +127,22 @@ command -v wrk >/dev/null || die "wrk not found (make deps-bench installs it)"
 command -v curl >/dev/null || die "curl not found"
 
 has_target() { [[ " $TARGETS " == *" $1 "* ]]; }
+has_op() { [[ " $OPS " == *" $1 "* ]]; }
+
+# ops_for TARGET: the BENCH_OPS that target runs.  nginx (a fixed body) is a
+# ceiling for GetItem and PutItem only; gsi-write is Tidemark's own check.
+ops_for() {
+  local op out=()
+  for op in $OPS; do
+    case $1:$op in
+      nginx:getitem|nginx:putitem) out+=("$op") ;;
+      nginx:*) ;;
+      dynalite:gsi-write) ;;
+      *) out+=("$op") ;;
+    esac
+  done
+  echo "${out[*]}"
+}
 
 if has_target nginx; then
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -121,6 +161,14 @@ if has_target tidemark-full || has_target tidemark-off; then
   if [ ! -x "$TIDEMARK" ]; then
     say "tidemark: $TIDEMARK not found, skipped"
     TIDEMARK_SKIPPED=1
+  fi
+fi
+
+if [ "$FSYNC" = auto ]; then
+  FSYNC=0
+  if command -v perf >/dev/null &&
+     perf stat -x, -e syscalls:sys_enter_fdatasync -- true >/dev/null 2>&1; then
+    FSYNC=1
   fi
 fi
 
@@ -152,11 +200,12 @@ WORK=$(mktemp -d "$DATA_PARENT/tidemark-bench.XXXXXX") || die "mktemp failed"
 DATA_FS=$(stat -f -c %T "$WORK" 2>/dev/null || echo unknown)
 
 PIDS=()
+# stop_pid PID [SIG [TENTHS]]: signal, wait up to TENTHS/10 s (5 s), kill.
 stop_pid() {
-  local pid=$1 sig=${2:-TERM} i
+  local pid=$1 sig=${2:-TERM} tenths=${3:-50} i
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
   kill "-$sig" "$pid" 2>/dev/null
-  for i in $(seq 50); do
+  for i in $(seq "$tenths"); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -281,24 +330,37 @@ wait_ready() {
   return 1
 }
 
+# create_table URL [NAME [REQUEST]]: CreateTable (an existing table is
+# fine), then wait until it and its indexes are ACTIVE.  Default: the notes
+# table, HASH userId, RANGE noteId.
 create_table() {
-  local url=$1 i
-  local req='{"TableName":"'$TABLE'","AttributeDefinitions":[{"AttributeName":"userId","AttributeType":"S"},{"AttributeName":"noteId","AttributeType":"S"}],"KeySchema":[{"AttributeName":"userId","KeyType":"HASH"},{"AttributeName":"noteId","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}'
+  local url=$1 name=${2:-$TABLE} req=${3:-} i
+  [ -n "$req" ] || req='{"TableName":"'$name'","AttributeDefinitions":[{"AttributeName":"userId","AttributeType":"S"},{"AttributeName":"noteId","AttributeType":"S"}],"KeySchema":[{"AttributeName":"userId","KeyType":"HASH"},{"AttributeName":"noteId","KeyType":"RANGE"}],"BillingMode":"PAY_PER_REQUEST"}'
   if ! ddb "$url" CreateTable "$req"; then
     if [[ $DDB_BODY != *ResourceInUseException* ]]; then
-      warn "CreateTable: HTTP $DDB_CODE $DDB_BODY"
+      warn "CreateTable $name: HTTP $DDB_CODE $DDB_BODY"
       return 1
     fi
   fi
   for i in $(seq 300); do
-    if ddb "$url" DescribeTable '{"TableName":"'$TABLE'"}' &&
-       [[ $DDB_BODY == *'"TableStatus":"ACTIVE"'* ]]; then
+    if ddb "$url" DescribeTable '{"TableName":"'$name'"}' &&
+       [[ $DDB_BODY == *'"TableStatus":"ACTIVE"'* ]] &&
+       [[ $DDB_BODY != *'"IndexStatus":"CREATING"'* ]]; then
       return 0
     fi
     sleep 0.1
   done
-  warn "table $TABLE not ACTIVE after 30s: HTTP $DDB_CODE $DDB_BODY"
+  warn "table $name not ACTIVE after 30s: HTTP $DDB_CODE $DDB_BODY"
   return 1
+}
+
+# The gsi-write tables: the notes key schema, with no index and with two
+# GSIs projecting ALL (byNote: HASH noteId; byUserCreated: HASH userId,
+# RANGE createdAt), so a put into the second writes the item three times.
+create_gsi_tables() {
+  local url=$1
+  create_table "$url" "$GSI0_TABLE" || return 1
+  create_table "$url" "$GSI2_TABLE" '{"TableName":"'$GSI2_TABLE'","AttributeDefinitions":[{"AttributeName":"userId","AttributeType":"S"},{"AttributeName":"noteId","AttributeType":"S"},{"AttributeName":"createdAt","AttributeType":"N"}],"KeySchema":[{"AttributeName":"userId","KeyType":"HASH"},{"AttributeName":"noteId","KeyType":"RANGE"}],"GlobalSecondaryIndexes":[{"IndexName":"byNote","KeySchema":[{"AttributeName":"noteId","KeyType":"HASH"}],"Projection":{"ProjectionType":"ALL"}},{"IndexName":"byUserCreated","KeySchema":[{"AttributeName":"userId","KeyType":"HASH"},{"AttributeName":"createdAt","KeyType":"RANGE"}],"Projection":{"ProjectionType":"ALL"}}],"BillingMode":"PAY_PER_REQUEST"}'
 }
 
 # One PutItem and one GetItem by curl, so a server that rejects the requests
@@ -328,12 +390,13 @@ parse_result() {
   R_errors=$((R_connect + R_read + R_write + R_status + R_timeout + R_misses))
 }
 
-# wrk_counted URL SCRIPT OUTFILE: a preload/verify run that stops itself
-# after BENCH_STOP_AFTER responses (it prints BENCH_STOPPED; wrk would
-# otherwise sleep out -d, so it gets SIGINT).
+# wrk_counted URL SCRIPT OUTFILE [REQUESTS]: a preload/verify run that stops
+# itself after REQUESTS (default BENCH_ITEMS) + 4 x its connections responses
+# (it prints BENCH_STOPPED; wrk would otherwise sleep out -d, so it gets
+# SIGINT).
 wrk_counted() {
-  local url=$1 script=$2 out=$3 pid i
-  BENCH_STOP_AFTER=$((ITEMS + 4 * PRELOAD_CONNS)) \
+  local url=$1 script=$2 out=$3 n=${4:-$ITEMS} pid i
+  BENCH_STOP_AFTER=$((n + 4 * PRELOAD_CONNS)) \
     "${PIN_WRK[@]}" wrk -t1 -c"$PRELOAD_CONNS" -d"${PRELOAD_MAX}s" \
     --timeout "$WRK_TIMEOUT" -s "$script" "$url" >"$out" 2>&1 &
   pid=$!
@@ -364,43 +427,128 @@ preload() {
   say "   verified: every GetItem found its item"
 }
 
-# load NAME URL PID: the timed runs; getitem first (on the preloaded table),
-# then putitem; each BENCH_REPEAT times (report.py keeps the median).
+# preload_query URL NAME: the Query partitions, by BatchWriteItem; then one
+# Query of each partition by curl must say Count 100.
+preload_query() {
+  local url=$1 name=$2 u n=$((QUERY_USERS * QUERY_PAGE))
+  say "   preload $QUERY_USERS x $QUERY_PAGE notes for Query (BatchWriteItem of $BATCH, c$PRELOAD_CONNS)"
+  BENCH_PRELOAD=query wrk_counted "$url" "$LUA/preload_batch.lua" \
+    "$RAW/$name-preload-query.txt" $((n / BATCH)) || return 1
+  say "   preloaded: ${R_requests} batches in ${R_duration_s}s (${R_rps}/s)"
+  for ((u = 0; u < QUERY_USERS; u++)); do
+    if ! ddb "$url" Query '{"TableName":"'$TABLE'","KeyConditionExpression":"userId = :u","ExpressionAttributeValues":{":u":{"S":"q'$u'"}},"Limit":'$QUERY_PAGE'}' ||
+       ! [[ $DDB_BODY =~ \"Count\"[[:space:]]*:[[:space:]]*$QUERY_PAGE[^0-9] ]]; then
+      warn "Query of q$u: not Count $QUERY_PAGE: HTTP $DDB_CODE ${DDB_BODY:0:300}"
+      return 1
+    fi
+  done
+  say "   verified: each of the $QUERY_USERS partitions answers Count $QUERY_PAGE (${#DDB_BODY}-byte answer)"
+}
+
+# preload_scan URL NAME: the Scan table, by BatchWriteItem; then one Scan by
+# curl must return Count 1000 and a LastEvaluatedKey (the Limit, not the end
+# of the table or the 1 MB cap, ended the page).
+preload_scan() {
+  local url=$1 name=$2
+  create_table "$url" "$SCAN_TABLE" '{"TableName":"'$SCAN_TABLE'","AttributeDefinitions":[{"AttributeName":"id","AttributeType":"S"}],"KeySchema":[{"AttributeName":"id","KeyType":"HASH"}],"BillingMode":"PAY_PER_REQUEST"}' || return 1
+  say "   preload $SCAN_ITEMS items of 1000 bytes for Scan (BatchWriteItem of $BATCH, c$PRELOAD_CONNS)"
+  BENCH_PRELOAD=scan wrk_counted "$url" "$LUA/preload_batch.lua" \
+    "$RAW/$name-preload-scan.txt" $((SCAN_ITEMS / BATCH)) || return 1
+  say "   preloaded: ${R_requests} batches in ${R_duration_s}s (${R_rps}/s)"
+  if ! ddb "$url" Scan '{"TableName":"'$SCAN_TABLE'","Limit":'$SCAN_LIMIT'}' ||
+     ! [[ $DDB_BODY =~ \"Count\"[[:space:]]*:[[:space:]]*$SCAN_LIMIT[^0-9] ]] ||
+     [[ $DDB_BODY != *'"LastEvaluatedKey"'* ]]; then
+    warn "Scan Limit $SCAN_LIMIT: not a full page: HTTP $DDB_CODE ${DDB_BODY:0:200} ... ${DDB_BODY: -200}"
+    return 1
+  fi
+  say "   verified: Scan Limit $SCAN_LIMIT answers Count $SCAN_LIMIT with a LastEvaluatedKey (${#DDB_BODY}-byte answer)"
+}
+
+# fsync_start PID: count PID's fsync and fdatasync calls (all its threads)
+# with perf's syscall tracepoints until fsync_stop; sets FSYNC_PID.
+fsync_start() {
+  FSYNC_PID=
+  [ "$FSYNC" = 1 ] && [ -n "$1" ] || return 0
+  perf stat -x, -o "$FSYNC_OUT" \
+    -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$1" \
+    >/dev/null 2>&1 &
+  FSYNC_PID=$!
+  PIDS+=("$FSYNC_PID")
+  sleep 0.2   # perf attaches before the load starts
+}
+
+# fsync_stop: stop perf; prints the count, or -1 when not measured.
+fsync_stop() {
+  [ -n "$FSYNC_PID" ] || { echo -1; return; }
+  stop_pid "$FSYNC_PID" INT
+  awk -F, '/syscalls:sys_enter_f(data)?sync/ { n += $1; seen = 1 }
+           END { print seen ? n : -1 }' "$FSYNC_OUT" 2>/dev/null || echo -1
+}
+
+# run_one NAME URL PID OP LABEL SCRIPT CONNS REP [VAR=VALUE...]: one timed
+# wrk run, one line in results.tsv (op column: LABEL).
+run_one() {
+  local name=$1 url=$2 pid=$3 op=$4 label=$5 script=$6 c=$7 rep=$8
+  shift 8
+  local out="$RAW/$name-$label-c$c-r$rep.txt" rc before other timeout=$WRK_TIMEOUT
+  local fsyncs=-1
+  [ "$op" = scan ] && timeout=$SCAN_TIMEOUT
+  export BENCH_RUN_TAG="$name-c$c-r$rep-$RANDOM$RANDOM"
+  FSYNC_OUT="$RAW/$name-$label-c$c-r$rep.fsync.txt"
+  FSYNC_PID=
+  case $name:$op in
+    tidemark-*:putitem|tidemark-*:updateitem|tidemark-*:batchwrite|tidemark-*:gsi-write)
+      fsync_start "$pid" ;;
+  esac
+  before=$(cpu_sample)
+  # In the background and waited for: a trapped INT/TERM interrupts
+  # `wait` at once, where a foreground wrk (which catches SIGINT
+  # itself) would leave bash carrying on.
+  env "$@" "${PIN_WRK[@]}" wrk -t"$THREADS" -c"$c" -d"$DURATION" \
+    --timeout "$timeout" -s "$LUA/$script.lua" "$url" >"$out" 2>&1 &
+  PIDS+=("$!")
+  wait "$!"
+  rc=$?
+  other=$(other_pct "$before" "$(cpu_sample)")
+  fsyncs=$(fsync_stop)
+  if [ $rc != 0 ] || ! parse_result "$out"; then
+    warn "$name $label c$c: wrk failed (exit $rc), see $out"
+    tail -n 5 "$out" >&2
+    echo "$name $label c$c: wrk failed (exit $rc)" >>"$FAILURES"
+    return 0
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    "$name" "$label" "$c" "$rep" "$R_rps" "$R_p50_ms" "$R_p90_ms" "$R_p99_ms" \
+    "$R_mean_ms" "$R_max_ms" "$R_requests" "$R_duration_s" \
+    "$R_connect" "$R_read" "$R_write" "$R_status" "$R_timeout" "$R_misses" \
+    "$other" "$fsyncs" >>"$RESULTS"
+  printf '   %-10s c%-4s %10s req/s  p50 %s ms  p99 %s ms  errors %s  other CPU %s%%%s%s\n' \
+    "$label" "$c" "$R_rps" "$R_p50_ms" "$R_p99_ms" "$R_errors" "$other" \
+    "$([ "$fsyncs" = -1 ] || echo "  fsyncs $fsyncs")" \
+    "$([ "$REPEAT" = 1 ] || echo "  (run $rep/$REPEAT)")"
+  if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+    warn "$name exited during $label c$c"
+    echo "$name: server exited during $label c$c" >>"$FAILURES"
+    return 1
+  fi
+}
+
+# load NAME URL PID OPS: the timed runs, op by op in BENCH_OPS order, each
+# connection count, each BENCH_REPEAT times (report.py keeps the median).
+# gsi-write is two loads run alternately: PutItem into the table without an
+# index (put-gsi0) and into the one with two GSIs (put-gsi2).
 load() {
-  local name=$1 url=$2 pid=$3 op c rep out rc before other
-  for op in $OPS; do
+  local name=$1 url=$2 pid=$3 ops=$4 op c rep
+  for op in $ops; do
     for c in $CONNS; do
       for rep in $(seq "$REPEAT"); do
-        out="$RAW/$name-$op-c$c-r$rep.txt"
-        export BENCH_RUN_TAG="$name-c$c-r$rep-$RANDOM$RANDOM"
-        before=$(cpu_sample)
-        # In the background and waited for: a trapped INT/TERM interrupts
-        # `wait` at once, where a foreground wrk (which catches SIGINT
-        # itself) would leave bash carrying on.
-        "${PIN_WRK[@]}" wrk -t"$THREADS" -c"$c" -d"$DURATION" \
-          --timeout "$WRK_TIMEOUT" -s "$LUA/$op.lua" "$url" >"$out" 2>&1 &
-        PIDS+=("$!")
-        wait "$!"
-        rc=$?
-        other=$(other_pct "$before" "$(cpu_sample)")
-        if [ $rc != 0 ] || ! parse_result "$out"; then
-          warn "$name $op c$c: wrk failed (exit $rc), see $out"
-          tail -n 5 "$out" >&2
-          echo "$name $op c$c: wrk failed (exit $rc)" >>"$FAILURES"
-          continue
-        fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-          "$name" "$op" "$c" "$rep" "$R_rps" "$R_p50_ms" "$R_p90_ms" "$R_p99_ms" \
-          "$R_mean_ms" "$R_max_ms" "$R_requests" "$R_duration_s" \
-          "$R_connect" "$R_read" "$R_write" "$R_status" "$R_timeout" "$R_misses" \
-          "$other" >>"$RESULTS"
-        printf '   %-8s c%-4s %10s req/s  p50 %s ms  p99 %s ms  errors %s  other CPU %s%%%s\n' \
-          "$op" "$c" "$R_rps" "$R_p50_ms" "$R_p99_ms" "$R_errors" "$other" \
-          "$([ "$REPEAT" = 1 ] || echo "  (run $rep/$REPEAT)")"
-        if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-          warn "$name exited during $op c$c"
-          echo "$name: server exited during $op c$c" >>"$FAILURES"
-          return 1
+        if [ "$op" = gsi-write ]; then
+          run_one "$name" "$url" "$pid" "$op" put-gsi0 putitem "$c" "$rep" \
+            BENCH_TABLE="$GSI0_TABLE" || return 1
+          run_one "$name" "$url" "$pid" "$op" put-gsi2 putitem "$c" "$rep" \
+            BENCH_TABLE="$GSI2_TABLE" || return 1
+        else
+          run_one "$name" "$url" "$pid" "$op" "$op" "$op" "$c" "$rep" || return 1
         fi
       done
     done
@@ -411,12 +559,19 @@ load() {
 bench_dynamo() {
   local name=$1 url=$2 pid=$3 log=$4
   wait_ready "$url" "$pid" "$log" || return 1
+  local ops
+  ops=$(ops_for "$name")
   create_table "$url" || return 1
   smoke "$url" || return 1
-  if [[ " $OPS " == *" getitem "* ]]; then
+  if has_op getitem || has_op updateitem; then
     preload "$url" "$name" || return 1
   fi
-  load "$name" "$url" "$pid"
+  if has_op query; then preload_query "$url" "$name" || return 1; fi
+  if has_op scan; then preload_scan "$url" "$name" || return 1; fi
+  if [[ " $ops " == *" gsi-write "* ]]; then
+    create_gsi_tables "$url" || return 1
+  fi
+  load "$name" "$url" "$pid" "$ops"
 }
 
 # start_server NAME LOG CMD...: sets SERVER_PID.
@@ -438,6 +593,10 @@ fail_target() {
 NGINX_BODY='{"Item":{"userId":{"S":"u42"},"noteId":{"S":"n0000042"},"title":{"S":"Groceries and errands for the weekend"},"body":{"S":"Milk, eggs, bread, coffee beans; pick up the parcel at the post office; call the plumber about the kitchen sink before Friday."},"createdAt":{"N":"1764000000042"}}}'
 
 run_nginx() {
+  if [ -z "$(ops_for nginx)" ]; then
+    say "== nginx: skipped (it stands in for getitem and putitem only)"
+    return 0
+  fi
   local dir="$WORK/nginx" port url log
   mkdir -p "$dir/logs" "$dir/tmp"
   port=$(free_port) || return 1
@@ -473,7 +632,7 @@ EOF
   start_server nginx "$log" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/logs/error.log"
   local pid=$SERVER_PID
   if wait_ready "$url" "$pid" "$log"; then
-    load nginx "$url" "$pid" || true
+    load nginx "$url" "$pid" "$(ops_for nginx)" || true
   else
     fail_target nginx "did not start (see $log, $dir/logs/error.log)"
   fi
@@ -511,7 +670,9 @@ run_tidemark() {
   local pid=$SERVER_PID
   bench_dynamo "$name" "$url" "$pid" "$log" ||
     fail_target "$name" "setup or load failed (server log: $log)"
-  stop_pid "$pid"
+  # tidemark waits up to 10 s for requests in flight on SIGTERM (and, after
+  # a --sync full write load, has been seen to wait all 10 s): give it 15.
+  stop_pid "$pid" TERM 150
 }
 
 run_external() {
@@ -522,6 +683,9 @@ run_external() {
 }
 
 say "bench: wrk -t$THREADS -c{$CONNS} -d$DURATION x$REPEAT, ops: $OPS, $ITEMS items preloaded"
+if [ "$FSYNC" = 1 ]; then
+  say "bench: counting tidemark's fsync/fdatasync calls in write runs (perf stat)"
+fi
 if [ "$PIN" = 1 ]; then
   say "bench: wrk on CPU $WRK_CPUS, servers on CPU $SERVER_CPUS (taskset)"
 else
@@ -553,7 +717,8 @@ done
 
 JSON="$OUT/results-$STAMP.json"
 export BENCH_DURATION=$DURATION BENCH_CONNS="$CONNS" BENCH_THREADS=$THREADS \
-  BENCH_REPEAT=$REPEAT \
+  BENCH_REPEAT=$REPEAT BENCH_BATCH=$BATCH BENCH_SCAN_LIMIT=$SCAN_LIMIT \
+  BENCH_QUERY_PAGE=$QUERY_PAGE BENCH_SCAN_TIMEOUT=$SCAN_TIMEOUT \
   BENCH_OPS="$OPS" BENCH_TARGETS="$TARGETS" BENCH_PIN=$PIN \
   BENCH_WRK_CPUS=$WRK_CPUS BENCH_SERVER_CPUS=$SERVER_CPUS \
   BENCH_DYNALITE=$DYNALITE_MODE BENCH_WRK_TIMEOUT=$WRK_TIMEOUT \

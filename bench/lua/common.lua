@@ -1,7 +1,6 @@
 -- Shared pieces of the Tidemark wrk scripts (see bench/README.md).
 --
--- Loaded by putitem.lua, getitem.lua, preload.lua and verify.lua with
--- require("common"); each script adds its own directory to package.path.
+-- Loaded by every script here with require("common"); each script adds its own directory to package.path.
 -- wrk runs every script twice over: once in the main Lua state (setup and
 -- done) and once per thread (init, request, response), so everything here
 -- must work in both.
@@ -45,16 +44,54 @@ function M.preload_key(i)
   return "u" .. (i % M.users), string.format("n%07d", i)
 end
 
--- The constant parts of a PutItem body, joined once.
-local ITEM_A = '{"TableName":"' .. M.table .. '","Item":{"userId":{"S":"'
+-- The constant parts of an item, joined once.
+local ITEM_A = '{"userId":{"S":"'
 local ITEM_B = '"},"noteId":{"S":"'
 local ITEM_C = '"},"title":{"S":"' .. TITLE .. '"},"body":{"S":"' .. BODY ..
   '"},"createdAt":{"N":"'
-local ITEM_D = '"}}}'
+local ITEM_D = '"}}'
 
-function M.item_body(user, note, seq)
+-- The item as DynamoDB JSON (PutItem's Item, a BatchWriteItem PutRequest's).
+function M.item_json(user, note, seq)
   return ITEM_A .. user .. ITEM_B .. note .. ITEM_C ..
     string.format("%.0f", CREATED0 + seq) .. ITEM_D
+end
+
+-- A PutItem body (into BENCH_TABLE).
+local PUT_A = '{"TableName":"' .. M.table .. '","Item":'
+function M.item_body(user, note, seq)
+  return PUT_A .. M.item_json(user, note, seq) .. '}'
+end
+
+-- BatchWriteItem body of PutRequests, items = list of item JSON strings.
+function M.batch_body(tbl, items)
+  return '{"RequestItems":{"' .. tbl .. '":[{"PutRequest":{"Item":' ..
+    table.concat(items, '}},{"PutRequest":{"Item":') .. '}}]}}'
+end
+
+-- true when a BatchWriteItem answer left items unprocessed ("UnprocessedItems"
+-- not {}); those count as misses, i.e. errors.
+function M.unprocessed(body)
+  return not string.find(body, '"UnprocessedItems"%s*:%s*{%s*}')
+end
+
+-- Query benchmark (query.lua, preload_batch.lua): BENCH_QUERY_USERS
+-- partitions "q0".. of exactly BENCH_QUERY_PAGE notes each, in the notes
+-- table (the "u" partitions of the other loads never touch them).
+M.query_users = tonumber(os.getenv("BENCH_QUERY_USERS") or "") or 100
+M.query_page = tonumber(os.getenv("BENCH_QUERY_PAGE") or "") or 100
+
+-- Scan benchmark (scan.lua, preload_batch.lua): table BENCH_SCAN_TABLE, HASH
+-- id (S), BENCH_SCAN_ITEMS items of 1000 bytes by DynamoDB's count
+-- ("id" + 7-character value = 9, "data" + 987 characters = 991), read
+-- BENCH_SCAN_LIMIT (1000) at a time: a page of 1,000,000 bytes, just under
+-- the 1 MB (1,048,576) page cap.
+M.scan_table = os.getenv("BENCH_SCAN_TABLE") or "pages"
+M.scan_items = tonumber(os.getenv("BENCH_SCAN_ITEMS") or "") or 2000
+M.scan_limit = tonumber(os.getenv("BENCH_SCAN_LIMIT") or "") or 1000
+local SCAN_DATA = string.sub(string.rep(TITLE .. ". " .. BODY .. " ", 8), 1, 987)
+function M.scan_item_json(i)
+  return string.format('{"id":{"S":"p%06d"},"data":{"S":"%s"}}', i, SCAN_DATA)
 end
 
 function M.key_body(user, note)

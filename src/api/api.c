@@ -443,13 +443,20 @@ void check_table_name(struct verrs *v, const char *name, const char *path)
     if (shown == NULL)
         return;
     snprintf(shown, n + 3, "'%s'", name);
+    /* DDB counts characters (Java's String length), not bytes */
+    {
+        size_t chars = 0;
+        for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+            chars += (*c & 0xC0) != 0x80;
+        n = chars;
+    }
     if (n < 3)
         verrs_add(v, shown, path,
                   "Member must have length greater than or equal to 3");
     if (n > 255)
         verrs_add(v, shown, path,
                   "Member must have length less than or equal to 255");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; name[i]; i++) {
         char c = name[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {

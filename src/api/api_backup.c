@@ -724,17 +724,34 @@ int api_restore_table_from_backup(struct api_req *r)
         if (rc == 0) {
             t->billing = mode;
             if (pt) {
-                json_t *rr = json_object_get(pt, "ReadCapacityUnits");
-                json_t *ww = json_object_get(pt, "WriteCapacityUnits");
-                t->rcu = json_is_integer(rr) ? json_integer_value(rr) : 0;
-                t->wcu = json_is_integer(ww) ? json_integer_value(ww) : 0;
-                if (t->rcu < 1 || t->wcu < 1)
-                    rc = tm_error_set(&r->err, TM_EVALIDATION,
-                                      "1 validation error detected: Value "
-                                      "at 'provisionedThroughputOverride' "
-                                      "failed to satisfy constraint: Member "
-                                      "must have value greater than or equal"
-                                      " to 1");
+                static const char *const f[2] = {"ReadCapacityUnits",
+                                                 "WriteCapacityUnits"};
+                struct verrs pv;
+                int64_t val[2] = {0, 0};
+                verrs_init(&pv);
+                for (int k = 0; k < 2; k++) {
+                    json_t *x = json_object_get(pt, f[k]);
+                    char path[96], *shown;
+                    snprintf(path, sizeof path,
+                             "provisionedThroughputOverride.%c%s",
+                             f[k][0] + 32, f[k] + 1);
+                    if (x == NULL || json_is_null(x)) {
+                        verrs_add(&pv, "null", path,
+                                  "Member must not be null");
+                        continue;
+                    }
+                    val[k] = json_is_integer(x) ? json_integer_value(x) : 0;
+                    if (val[k] < 1) {
+                        shown = arena_printf(r->arena, "'%lld'",
+                                             (long long)val[k]);
+                        verrs_add(&pv, shown ? shown : "''", path,
+                                  "Member must have value greater than or "
+                                  "equal to 1");
+                    }
+                }
+                t->rcu = val[0];
+                t->wcu = val[1];
+                rc = verrs_finish(&pv, r);
             }
             if (mode == BILLING_PAY_PER_REQUEST) {
                 t->rcu = t->wcu = 0;

@@ -232,17 +232,22 @@ int auth_sigv4_parse_amz_date(const char *s, int64_t *out)
     return 0;
 }
 
-/* The Date header's IMF-fixdate ("Wed, 25 Nov 2026 10:10:10 GMT"), which
- * botocore sends instead of X-Amz-Date when the caller set a Date. */
+/* The Date header: IMF-fixdate ("Wed, 25 Nov 2026 10:10:10 GMT") or its
+ * RFC 2822 form with a zero offset ("... 10:10:10 -0000", which is what
+ * botocore's formatdate writes when the caller set a Date header). */
 static int parse_http_date(const char *s, int64_t *out)
 {
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     unsigned d, y, h, mi, se, mo;
-    const char *m;
+    const char *m, *zone;
 
-    if (s == NULL || strlen(s) != 29 || s[3] != ',' || s[4] != ' ' ||
+    if (s == NULL || strlen(s) < 25 || s[3] != ',' || s[4] != ' ' ||
         s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
-        s[22] != ':' || strcmp(s + 25, " GMT") != 0)
+        s[22] != ':')
+        return -1;
+    zone = s + 25;
+    if (strcmp(zone, " GMT") != 0 && strcmp(zone, " UTC") != 0 &&
+        strcmp(zone, " +0000") != 0 && strcmp(zone, " -0000") != 0)
         return -1;
     if (digits(s + 5, 2, &d) || digits(s + 12, 4, &y) ||
         digits(s + 17, 2, &h) || digits(s + 20, 2, &mi) ||
@@ -408,20 +413,21 @@ static int canonical_query(const struct auth_request *r, int presigned,
         n++;
     }
     if (rc == 0 && n > 0) {
-        qctx = scratch.data;
+        /* scratch.data is NULL when every name and value is empty */
+        const uint8_t *base = scratch.data ? scratch.data
+                                           : (const uint8_t *)"";
+        qctx = base;
         qsort(pairs, n, sizeof *pairs, qpair_cmp);
         qctx = NULL;
         for (size_t i = 0; i < n && rc == 0; i++) {
             if (i > 0)
                 rc = buf_putc(out, '&');
             if (rc == 0)
-                rc = buf_append(out, scratch.data + pairs[i].k,
-                                pairs[i].klen);
+                rc = buf_append(out, base + pairs[i].k, pairs[i].klen);
             if (rc == 0)
                 rc = buf_putc(out, '=');
             if (rc == 0)
-                rc = buf_append(out, scratch.data + pairs[i].v,
-                                pairs[i].vlen);
+                rc = buf_append(out, base + pairs[i].v, pairs[i].vlen);
         }
     }
     buf_free(&scratch);

@@ -389,6 +389,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return reply_api(c, h);
     case H_PENDING:
         atomic_fetch_sub(&s->inflight, 1);
+        h->state = H_DONE;
         api_finish(&h->api);
         return reply_api(c, h);
     case H_DONE:
@@ -407,6 +408,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (h == NULL)
         return;
+    /* a request the engine answered after its client had gone never came
+     * back through on_request: it is no longer in flight */
+    if (h->state == H_PENDING) {
+        atomic_fetch_sub(&s->inflight, 1);
+        if (h->api.finish)
+            api_finish(&h->api); /* releases what the handler holds */
+    }
     *con_cls = NULL;
     hreq_put(s, h);
 }

@@ -30,6 +30,7 @@ struct job {
     struct wal_reader *wr;
     int replayed;           /* the log part is done too */
     int active;             /* the table is ACTIVE: the restore is over */
+    int released;           /* the backup's use was given back */
     uint64_t changes;
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
@@ -130,6 +131,10 @@ static int activate_apply(struct engine_wtx *w, void *arg,
         return tm_error_set(err, rc, "activating table %s failed", j->table);
     }
     j->active = 1;
+    /* release the backup with the flip, so that a client that sees ACTIVE
+     * may delete the backup or restore from it again at once */
+    backup_store_use(j->bs, j->backup_arn, -1);
+    j->released = 1;
     return 0;
 }
 
@@ -254,7 +259,8 @@ static void *job_main(void *arg)
         op.arg = j;
         engine_run(j->e, &op);
     } /* else stopping: resumes at the next start */
-    backup_store_use(j->bs, j->backup_arn, -1);
+    if (!j->released)
+        backup_store_use(j->bs, j->backup_arn, -1);
     arena_destroy(a);
     return NULL;
 }
