@@ -698,6 +698,11 @@ int api_restore_table_from_backup(struct api_req *r)
     t->decreases_today = 0;
     t->status = TABLE_CREATING;
     t->restoring = 1;
+    /* the source may itself have been restored: its summary goes */
+    free(t->restore_backup_arn);
+    free(t->restore_table_arn);
+    free(t->restore_base);
+    t->restore_base = NULL;
     t->restore_backup_arn = strdup(arn);
     t->restore_table_arn = strdup(b->table_arn);
     t->restore_time_ms = b->created_ms;

@@ -479,6 +479,13 @@ int api_restore_table_to_point_in_time(struct api_req *r)
     t->ntags = 0;
     t->status = TABLE_CREATING;
     t->restoring = 1;
+    /* the source may itself have been restored: its summary goes */
+    free(t->restore_backup_arn);
+    free(t->restore_table_arn);
+    free(t->restore_base);
+    t->restore_backup_arn = NULL;
+    t->restore_table_arn = NULL;
+    t->restore_base = NULL;
     {
         char arn[1024];
         snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s",
