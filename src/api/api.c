@@ -16,6 +16,7 @@
 #include "api/model.h"
 
 #include <pthread.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,24 @@ int api_write_error(const struct tm_error *err, const struct buf *extra,
     if (rc == 0)
         rc = buf_putc(out, '}');
     return rc;
+}
+
+void api_new_uuid(char out[40])
+{
+    uint8_t b[16];
+
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t t = clock_mono_ns();
+        for (int i = 0; i < 16; i++)
+            b[i] = (uint8_t)(t >> (i % 8 * 8)) ^ (uint8_t)(i * 151);
+    }
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 40,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+             "%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+             b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* ---- validation messages ----------------------------------------------- */

@@ -554,6 +554,44 @@ static int restore_finish(struct api_req *r)
     return rc ? rc : buf_putc(&r->out, '}');
 }
 
+int restore_target_init(struct table *t, const char *target)
+{
+    free(t->name);
+    t->name = strdup(target);
+    api_new_uuid(t->id);
+    /* DDB: a restore drops stream, TTL, PITR, tags, deletion protection */
+    t->stream = STREAM_NONE;
+    t->stream_created_ms = 0;
+    t->ttl = TTL_DISABLED;
+    free(t->ttl_attr);
+    t->ttl_attr = NULL;
+    t->pitr = 0;
+    t->pitr_days = 0;
+    t->pitr_since_ms = 0;
+    for (size_t i = 0; i < t->ntags; i++) {
+        free(t->tags[i].key);
+        free(t->tags[i].value);
+    }
+    free(t->tags);
+    t->tags = NULL;
+    t->ntags = 0;
+    t->deletion_protection = 0;
+    t->last_increase_ms = t->last_decrease_ms = 0;
+    t->decreases_today = 0;
+    /* the source may itself have been restored: its summary goes */
+    free(t->restore_backup_arn);
+    free(t->restore_table_arn);
+    free(t->restore_base);
+    t->restore_backup_arn = t->restore_table_arn = t->restore_base = NULL;
+    t->status = TABLE_CREATING;
+    t->restoring = 1;
+    for (size_t i = 0; i < t->nindexes; i++) {
+        t->indexes[i].status = INDEX_ACTIVE;
+        t->indexes[i].backfilling = 0;
+    }
+    return t->name ? 0 : TM_ENOMEM;
+}
+
 /* Keep only the indexes of kind `kind` that the override lists (matched by
  * name, key schema and projection).  `ov` NULL: keep all; []: keep none. */
 static int apply_index_override(struct api_req *r, struct table *t,
@@ -663,46 +701,10 @@ int api_restore_table_from_backup(struct api_req *r)
                          strlen(b->table_json), &t, &err);
     if (rc)
         return tm_error_set(&r->err, rc, "backup %s: %s", arn, err.msg);
-    free(t->name);
-    t->name = strdup(target);
-    {
-        char uuid[40];
-        uint8_t x[16];
-        if (getrandom(x, sizeof x, 0) != (ssize_t)sizeof x)
-            memset(x, 0x5a, sizeof x);
-        x[6] = (uint8_t)((x[6] & 0x0f) | 0x40);
-        x[8] = (uint8_t)((x[8] & 0x3f) | 0x80);
-        snprintf(uuid, sizeof uuid,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x"
-                 "%02x%02x%02x",
-                 x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9],
-                 x[10], x[11], x[12], x[13], x[14], x[15]);
-        memcpy(t->id, uuid, sizeof t->id);
+    if (restore_target_init(t, target) != 0) {
+        table_free(t);
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
     }
-    /* DDB: a restore drops stream, TTL, PITR, tags, deletion protection */
-    t->stream = STREAM_NONE;
-    t->stream_created_ms = 0;
-    t->ttl = TTL_DISABLED;
-    free(t->ttl_attr);
-    t->ttl_attr = NULL;
-    t->pitr = 0;
-    for (size_t i = 0; i < t->ntags; i++) {
-        free(t->tags[i].key);
-        free(t->tags[i].value);
-    }
-    free(t->tags);
-    t->tags = NULL;
-    t->ntags = 0;
-    t->deletion_protection = 0;
-    t->last_increase_ms = t->last_decrease_ms = 0;
-    t->decreases_today = 0;
-    t->status = TABLE_CREATING;
-    t->restoring = 1;
-    /* the source may itself have been restored: its summary goes */
-    free(t->restore_backup_arn);
-    free(t->restore_table_arn);
-    free(t->restore_base);
-    t->restore_base = NULL;
     t->restore_backup_arn = strdup(arn);
     t->restore_table_arn = strdup(b->table_arn);
     t->restore_time_ms = b->created_ms;

@@ -15,6 +15,16 @@
 #include "api/ops.def"
 #undef OP
 
+/* A new random (version 4) UUID, for TableIds. */
+void api_new_uuid(char out[40]);
+
+/* Make t (a heap copy of a source table's definition) the target of a
+ * restore named `target`: a new TableId, and none of what a restore drops
+ * (stream, TTL, PITR, tags, deletion protection, throughput history, an
+ * earlier RestoreSummary); CREATING and `restoring`.  The caller sets the
+ * RestoreSummary fields.  Returns 0 or TM_ENOMEM (t stays freeable). */
+int restore_target_init(struct table *t, const char *target);
+
 /* ---- validation messages ----------------------------------------------
  * DynamoDB reports shape constraint failures together:
  *   "2 validation errors detected: Value 'ab' at 'tableName' failed to

@@ -448,44 +448,10 @@ int api_restore_table_to_point_in_time(struct api_req *r)
         if (rc)
             return tm_error_set(&r->err, rc, "copying the definition failed");
     }
-    free(t->name);
-    t->name = strdup(target);
-    {
-        uint8_t x[16];
-        if (getrandom(x, sizeof x, 0) != (ssize_t)sizeof x)
-            memset(x, 0x3c, sizeof x);
-        x[6] = (uint8_t)((x[6] & 0x0f) | 0x40);
-        x[8] = (uint8_t)((x[8] & 0x3f) | 0x80);
-        snprintf(t->id, sizeof t->id,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x"
-                 "%02x%02x%02x",
-                 x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], x[8], x[9],
-                 x[10], x[11], x[12], x[13], x[14], x[15]);
+    if (restore_target_init(t, target) != 0) {
+        table_free(t);
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
     }
-    t->stream = STREAM_NONE;
-    t->stream_created_ms = 0;
-    t->ttl = TTL_DISABLED;
-    free(t->ttl_attr);
-    t->ttl_attr = NULL;
-    t->pitr = 0;
-    t->pitr_days = 0;
-    t->pitr_since_ms = 0;
-    for (size_t i = 0; i < t->ntags; i++) {
-        free(t->tags[i].key);
-        free(t->tags[i].value);
-    }
-    free(t->tags);
-    t->tags = NULL;
-    t->ntags = 0;
-    t->status = TABLE_CREATING;
-    t->restoring = 1;
-    /* the source may itself have been restored: its summary goes */
-    free(t->restore_backup_arn);
-    free(t->restore_table_arn);
-    free(t->restore_base);
-    t->restore_backup_arn = NULL;
-    t->restore_table_arn = NULL;
-    t->restore_base = NULL;
     {
         char arn[1024];
         snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s",
@@ -495,10 +461,6 @@ int api_restore_table_to_point_in_time(struct api_req *r)
     t->restore_time_ms = at;
     t->restore_base = strdup(base->arn);
     t->restore_source_no = src->no;
-    for (size_t i = 0; i < t->nindexes; i++) {
-        t->indexes[i].status = INDEX_ACTIVE;
-        t->indexes[i].backfilling = 0;
-    }
     if (t->name == NULL || t->restore_table_arn == NULL ||
         t->restore_base == NULL) {
         table_free(t);

@@ -39,23 +39,6 @@ static const char *name_arg(const char *s)
     return p ? p + 7 : s;
 }
 
-static void new_uuid(char out[40])
-{
-    uint8_t b[16];
-
-    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
-        uint64_t t = clock_mono_ns();
-        for (int i = 0; i < 16; i++)
-            b[i] = (uint8_t)(t >> (i % 8 * 8)) ^ (uint8_t)(i * 151);
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 40,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
-             "%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-             b[10], b[11], b[12], b[13], b[14], b[15]);
-}
 
 /* ProvisionedThroughput {ReadCapacityUnits, WriteCapacityUnits}: shape
  * checks into `v`.  *present tells whether the member was given. */
@@ -631,7 +614,7 @@ int api_create_table(struct api_req *r)
                             "exactly match number of attributes defined in "
                             "AttributeDefinitions");
     }
-    new_uuid(t->id);
+    api_new_uuid(t->id);
     t->billing = billing;
     t->rcu = billing == BILLING_PROVISIONED ? rcu : 0;
     t->wcu = billing == BILLING_PROVISIONED ? wcu : 0;
