@@ -251,6 +251,7 @@ int main(int argc, char **argv)
     eo.sync = c.sync;
     if (engine_open(&eo, &engine, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
+        auth_credentials_destroy(creds);
         return 1;
     }
     ctx.engine = engine;
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
                           &ctx.backups, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         engine_close(engine);
+        auth_credentials_destroy(creds);
         return 1;
     }
     ctx.test_clock = c.test_clock;
@@ -271,6 +273,7 @@ int main(int argc, char **argv)
     if (ctx.tokens == NULL) {
         fprintf(stderr, "tidemark: out of memory\n");
         engine_close(engine);
+        auth_credentials_destroy(creds);
         return 1;
     }
     ho.host = c.host;
@@ -279,6 +282,7 @@ int main(int argc, char **argv)
     if (http_start(&ho, &ctx, &http, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         engine_close(engine);
+        auth_credentials_destroy(creds);
         return 1;
     }
     if (index_backfill_resume_all(engine) != 0)

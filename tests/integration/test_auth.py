@@ -207,6 +207,19 @@ def test_boto3_signed_requests_pass(ddb, notes, srv):
     assert other.get_item(**GET_ITEM)["Item"]["text"] == {"S": "signed"}
 
 
+def test_streams_client_signs_as_dynamodb(ddb, notes, srv):
+    # The DynamoDB Streams clients sign with service name "dynamodb" too.
+    kw = dict(endpoint_url=srv.url, region_name=harness.REGION,
+              aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+              config=Config(retries={"total_max_attempts": 1}))
+    streams = boto3.client("dynamodbstreams", **kw)
+    assert streams.list_streams()["Streams"] == []
+    kw["aws_secret_access_key"] = "wrong"
+    code, msg, _ = client_error(
+        boto3.client("dynamodbstreams", **kw).list_streams)
+    assert (code, msg) == ("InvalidSignatureException", MSG_MISMATCH)
+
+
 def test_boto3_resource_and_batch(ddb, notes, srv):
     table = boto3.resource(
         "dynamodb", endpoint_url=srv.url, region_name=harness.REGION,
@@ -274,8 +287,8 @@ console.log(JSON.stringify(out));
 def test_javascript_sdk(ddb, notes, srv):
     jsdir = os.path.join(harness.REPO_ROOT, "tests", "js")
     node = shutil.which("node")
-    if node is None or not os.path.isdir(
-            os.path.join(jsdir, "node_modules", "@aws-sdk", "client-dynamodb")):
+    sdk = os.path.join(jsdir, "node_modules", "@aws-sdk", "client-dynamodb")
+    if node is None or not os.path.isdir(sdk):
         pytest.skip("node or tests/js/node_modules (npm ci) not available")
     env = dict(harness.dummy_env())
     env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] = "1"

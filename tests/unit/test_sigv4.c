@@ -12,10 +12,11 @@
  *     worked IAM ListUsers example of the AWS documentation ("Signature
  *     Version 4 signing process": canonical request hash f536975d...,
  *     signing key c4afb1cc..., signature 5d672d79...).
- *   - GEN_*: DynamoDB-style requests signed by tests/unit/gen_sigv4_vectors.py,
- *     an independent Python implementation (hashlib/hmac) that first checks
- *     itself against every published value above and against botocore's
- *     SigV4Auth; its output is pasted below.
+ *   - GEN_*: DynamoDB-style requests signed by
+ *     tests/unit/gen_sigv4_vectors.py, an independent Python
+ *     implementation (hashlib/hmac) that first checks itself against
+ *     every published value above and against botocore's SigV4Auth; its
+ *     output is pasted below.
  *   - The error texts: DynamoDB's, as recorded in dynalite's index.js and
  *     test/connection.js and kinesalite's index.js (see sigv4.c).
  */
@@ -383,8 +384,8 @@ static void test_docs_iam_example(void)
     buf_init(&sts, 1 << 20);
     auth_sigv4_sha256_hex(NULL, 0, hex);
     ASSERT_STR_EQ(hex, EMPTY_SHA256);
-    ASSERT_EQ(auth_sigv4_canonical_request(&t.r, "content-type;host;x-amz-date",
-                                           hex, 0, &creq),
+    ASSERT_EQ(auth_sigv4_canonical_request(
+                  &t.r, "content-type;host;x-amz-date", hex, 0, &creq),
               0);
     ASSERT_EQ(creq.len, strlen(creq_want));
     ASSERT_MEM_EQ(creq.data, creq_want, creq.len);
