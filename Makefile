@@ -45,7 +45,7 @@ FUZZ_SECONDS ?= 300
 # Debian packages: build, test, bench.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
              liblmdb-dev libzstd-dev libxxhash-dev libssl-dev
-DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev
+DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openssl
 DEB_BENCH := wrk nginx-light
 
 .PHONY: all run test unit unit-asan fuzz-build fuzz integration deps \

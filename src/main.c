@@ -6,6 +6,7 @@
  *                    [--sync full|off] [--region us-east-1]
  *                    [--account-id 000000000000]
  *                    [--credentials FILE] [--allow-anonymous]
+ *                    [--tls-cert FILE --tls-key FILE]
  *   tidemark backup list|inspect|verify|delete ...   (offline, cli/)
  *   tidemark --help | --version
  *
@@ -14,6 +15,9 @@
  * are anonymous, which is only allowed on a loopback --host unless
  * --allow-anonymous says otherwise; the check happens before anything is
  * opened or bound.
+ *
+ * HTTPS: --tls-cert and --tls-key (both or neither) are read and checked
+ * (http/tls.h) before anything is opened; the server then speaks only TLS.
  *
  * Shutdown order: stop accepting, let requests in flight finish (the
  * writer acknowledges them as usual), close every connection, then close
@@ -39,6 +43,7 @@
 #include "backup/schedule.h"
 #include "restore/restore.h"
 #include "ttl/sweeper.h"
+#include "http/tls.h"
 
 struct config {
     const char *host;
@@ -51,6 +56,8 @@ struct config {
     int test_clock;
     const char *credentials;
     int allow_anonymous;
+    const char *tls_cert;
+    const char *tls_key;
     struct backup_scheduler *schedules;
 };
 
@@ -101,6 +108,11 @@ static void usage(FILE *f)
             "                     not loopback; without --credentials only\n"
             "                     127.0.0.0/8, ::1 and localhost are "
             "allowed\n"
+            "  --tls-cert FILE    serve HTTPS with this PEM certificate "
+            "(then any\n"
+            "                     intermediates); needs --tls-key\n"
+            "  --tls-key FILE     the certificate's PEM private key, "
+            "unencrypted\n"
             "  --help             this text\n"
             "  --version          the version\n");
 }
@@ -176,6 +188,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             c->region = v;
         } else if (strcmp(a, "--credentials") == 0) {
             c->credentials = v;
+        } else if (strcmp(a, "--tls-cert") == 0) {
+            c->tls_cert = v;
+        } else if (strcmp(a, "--tls-key") == 0) {
+            c->tls_key = v;
         } else if (strcmp(a, "--backup-schedule") == 0) {
             struct tm_error err = {0};
             if (backup_schedule_parse(v, &c->schedules, &err) != 0)
@@ -196,7 +212,8 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
 int main(int argc, char **argv)
 {
     struct config c = {"127.0.0.1", 8000, "./data", 1, "us-east-1",
-                       "000000000000", NULL, 0, NULL, 0, NULL};
+                       "000000000000", NULL, 0, NULL, 0, NULL, NULL, NULL};
+    struct tls_files tls = {0};
     char store_dir[4096];
     struct engine_options eo = {0};
     struct http_options ho = {0};
@@ -222,9 +239,19 @@ int main(int argc, char **argv)
         return fail("%s", "--allow-anonymous and --credentials contradict "
                           "each other: with credentials every request must "
                           "be signed");
+    if (!c.tls_cert != !c.tls_key)
+        return fail("%s", c.tls_cert ? "--tls-cert needs --tls-key (the "
+                                       "certificate's private key)"
+                                     : "--tls-key needs --tls-cert (the "
+                                       "certificate it belongs to)");
+    if (c.tls_cert && tls_files_load(c.tls_cert, c.tls_key, &tls, &err)) {
+        fprintf(stderr, "tidemark: %s\n", err.msg);
+        return 1;
+    }
     if (c.credentials) {
         if (auth_credentials_load(c.credentials, &creds, &err) != 0) {
             fprintf(stderr, "tidemark: %s\n", err.msg);
+            tls_files_free(&tls);
             return 1;
         }
     } else if (!auth_host_is_loopback(c.host) && !c.allow_anonymous) {
@@ -236,6 +263,7 @@ int main(int argc, char **argv)
                 "signed), or --allow-anonymous to serve it without "
                 "authentication anyway.\n",
                 c.host);
+        tls_files_free(&tls);
         return 2;
     }
 
@@ -252,6 +280,7 @@ int main(int argc, char **argv)
     if (engine_open(&eo, &engine, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         auth_credentials_destroy(creds);
+        tls_files_free(&tls);
         return 1;
     }
     ctx.engine = engine;
@@ -263,6 +292,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "tidemark: %s\n", err.msg);
         engine_close(engine);
         auth_credentials_destroy(creds);
+        tls_files_free(&tls);
         return 1;
     }
     ctx.test_clock = c.test_clock;
@@ -274,15 +304,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "tidemark: out of memory\n");
         engine_close(engine);
         auth_credentials_destroy(creds);
+        tls_files_free(&tls);
         return 1;
     }
     ho.host = c.host;
     ho.port = c.port;
     ho.auth = creds;
+    ho.tls_cert_pem = tls.cert_pem;
+    ho.tls_key_pem = tls.key_pem;
     if (http_start(&ho, &ctx, &http, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         engine_close(engine);
         auth_credentials_destroy(creds);
+        tls_files_free(&tls);
         return 1;
     }
     if (index_backfill_resume_all(engine) != 0)
@@ -302,13 +336,16 @@ int main(int argc, char **argv)
         tm_info("authentication: none (anonymous requests on loopback "
                 "address %s)",
                 c.host);
+    if (c.tls_cert)
+        tm_info("TLS: certificate %s (%s, valid until %s)", c.tls_cert,
+                tls.subject, tls.not_after[0] ? tls.not_after : "?");
     ttl = ttl_sweeper_start(engine, 1000);
     keeper = pitr_start(engine, ctx.backups, c.region, c.account, 1000);
     if (backup_schedule_start(c.schedules, engine, ctx.backups, c.region,
                               c.account) != 0)
         tm_warn("could not start the backup schedules");
-    tm_info("tidemark %s listening on http://%s%s%s:%d (data %s, sync %s)",
-            TM_VERSION, strchr(c.host, ':') ? "[" : "", c.host,
+    tm_info("tidemark %s listening on %s://%s%s%s:%d (data %s, sync %s)",
+            TM_VERSION, c.tls_cert ? "https" : "http", strchr(c.host, ':') ? "[" : "", c.host,
             strchr(c.host, ':') ? "]" : "", http_port(http), c.data,
             c.sync ? "full" : "off");
 
@@ -325,6 +362,7 @@ int main(int argc, char **argv)
     txn_tokens_destroy(ctx.tokens);
     backup_store_close(ctx.backups);
     auth_credentials_destroy(creds);
+    tls_files_free(&tls);
     tm_info("stopped");
     return 0;
 }

@@ -442,6 +442,7 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     socklen_t slen;
     unsigned threads = o->threads;
     const union MHD_DaemonInfo *info;
+    struct MHD_OptionItem tls_opts[3];
 
     if (s == NULL)
         return tm_error_set(err, TM_ENOMEM, "out of memory");
@@ -472,10 +473,26 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     s->ctx = ctx;
     s->auth = o->auth;
     s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
+    if (o->tls_cert_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        free(s);
+        return tm_error_set(err, TM_EIO,
+                            "this libmicrohttpd was built without TLS; "
+                            "install Debian's libmicrohttpd12 (built with "
+                            "GnuTLS) or serve plain HTTP");
+    }
+    /* TLS options go in an array so one call serves both cases. */
+    tls_opts[0] = (struct MHD_OptionItem){
+        o->tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0,
+        (void *)o->tls_cert_pem};
+    tls_opts[1] = (struct MHD_OptionItem){
+        o->tls_key_pem ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0,
+        (void *)o->tls_key_pem};
+    tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     pthread_mutex_init(&s->pool_lock, NULL);
     s->d = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-            MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0),
+            MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+            (o->tls_cert_pem ? MHD_USE_TLS : 0),
         (uint16_t)o->port, NULL, NULL, on_request, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -487,7 +504,8 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
          * its time in memset) */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (s->d == NULL) {
         pthread_mutex_destroy(&s->pool_lock);
         free(s);

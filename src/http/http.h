@@ -40,6 +40,9 @@ struct http_options {
                                           * these keys (SigV4, see
                                           * auth/sigv4.h); borrowed, must
                                           * outlive the server */
+    const char *tls_cert_pem; /* both set: serve HTTPS with this PEM    */
+    const char *tls_key_pem;  /* certificate chain and key (see tls.h);
+                               * borrowed, must outlive the server */
 };
 
 struct http_server;
