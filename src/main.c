@@ -58,6 +58,8 @@ struct config {
     int allow_anonymous;
     const char *tls_cert;
     const char *tls_key;
+    unsigned max_connections, idle_timeout, max_pending;
+    size_t max_buffered;
     struct backup_scheduler *schedules;
 };
 
@@ -108,6 +110,19 @@ static void usage(FILE *f)
             "                     not loopback; without --credentials only\n"
             "                     127.0.0.0/8, ::1 and localhost are "
             "allowed\n"
+            "  --max-connections N  open connections at most (default "
+            "4096);\n"
+            "                     more are closed at once\n"
+            "  --idle-timeout S   close a connection idle for S seconds, "
+            "also\n"
+            "                     one stalled mid-request (default 300)\n"
+            "  --max-pending N    requests waiting for the engine at most "
+            "(default\n"
+            "                     1024); more get ThrottlingException\n"
+            "  --max-buffered-mb N  request bodies held in memory at most,"
+            " over\n"
+            "                     all connections (default 512); more get\n"
+            "                     ThrottlingException\n"
             "  --tls-cert FILE    serve HTTPS with this PEM certificate "
             "(then any\n"
             "                     intermediates); needs --tls-key\n"
@@ -188,6 +203,24 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             c->region = v;
         } else if (strcmp(a, "--credentials") == 0) {
             c->credentials = v;
+        } else if (strcmp(a, "--max-connections") == 0 ||
+                   strcmp(a, "--idle-timeout") == 0 ||
+                   strcmp(a, "--max-pending") == 0 ||
+                   strcmp(a, "--max-buffered-mb") == 0) {
+            char *end;
+            unsigned long n = strtoul(v, &end, 10);
+
+            if (*v < '0' || *v > '9' || *end || n == 0 || n > 1000000)
+                return fail("%s wants a whole number from 1 to 1000000",
+                            a);
+            if (strcmp(a, "--max-connections") == 0)
+                c->max_connections = (unsigned)n;
+            else if (strcmp(a, "--idle-timeout") == 0)
+                c->idle_timeout = (unsigned)n;
+            else if (strcmp(a, "--max-pending") == 0)
+                c->max_pending = (unsigned)n;
+            else
+                c->max_buffered = (size_t)n << 20;
         } else if (strcmp(a, "--tls-cert") == 0) {
             c->tls_cert = v;
         } else if (strcmp(a, "--tls-key") == 0) {
@@ -211,8 +244,12 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
 
 int main(int argc, char **argv)
 {
-    struct config c = {"127.0.0.1", 8000, "./data", 1, "us-east-1",
-                       "000000000000", NULL, 0, NULL, 0, NULL, NULL, NULL};
+    struct config c = {.host = "127.0.0.1",
+                       .port = 8000,
+                       .data = "./data",
+                       .sync = 1,
+                       .region = "us-east-1",
+                       .account = "000000000000"};
     struct tls_files tls = {0};
     char store_dir[4096];
     struct engine_options eo = {0};
@@ -310,6 +347,10 @@ int main(int argc, char **argv)
     ho.host = c.host;
     ho.port = c.port;
     ho.auth = creds;
+    ho.conn_limit = c.max_connections;
+    ho.idle_timeout = c.idle_timeout;
+    ho.max_pending = c.max_pending;
+    ho.max_buffered = c.max_buffered;
     ho.tls_cert_pem = tls.cert_pem;
     ho.tls_key_pem = tls.key_pem;
     if (http_start(&ho, &ctx, &http, &err) != 0) {

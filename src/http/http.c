@@ -57,6 +57,9 @@ struct hreq {
     struct buf body;
     enum hstate state;
     int too_large;
+    int shed;             /* over --max-buffered: body dropped, answered
+                           * with ThrottlingException */
+    size_t counted;       /* body bytes counted in srv->buffered */
     struct MHD_Connection *conn;
     struct http_server *srv;
     struct hreq *next_free;
@@ -72,6 +75,10 @@ struct http_server {
     struct hreq *pool;
     size_t pool_n;
     _Atomic long inflight;  /* handed to the engine, not yet answered */
+    long max_pending;       /* more in flight: ThrottlingException */
+    _Atomic size_t buffered; /* request body bytes held, all connections */
+    size_t max_buffered;     /* more: ThrottlingException */
+    _Atomic unsigned long shed; /* requests answered ThrottlingException */
 };
 
 /* ---- the hreq pool ----------------------------------------------------- */
@@ -105,12 +112,16 @@ static struct hreq *hreq_get(struct http_server *s)
     api_req_init(&h->api, s->ctx, h->arena);
     h->state = H_READING;
     h->too_large = 0;
+    h->shed = 0;
+    h->counted = 0;
     h->srv = s;
     return h;
 }
 
 static void hreq_put(struct http_server *s, struct hreq *h)
 {
+    atomic_fetch_sub(&s->buffered, h->counted);
+    h->counted = 0;
     api_req_clear(&h->api);
     arena_reset(h->arena);
     pthread_mutex_lock(&s->pool_lock);
@@ -353,9 +364,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
     if (*upload_size != 0) {
-        if (!h->too_large &&
-            buf_append(&h->body, upload_data, *upload_size) != 0)
-            h->too_large = 1;
+        size_t n = *upload_size;
+
+        /* the bodies of all connections together stay under
+         * max_buffered: past it, this request's body is dropped and it
+         * is answered ThrottlingException (clients back off and retry) */
+        if (!h->too_large && !h->shed) {
+            if (atomic_fetch_add(&s->buffered, n) + n > s->max_buffered) {
+                atomic_fetch_sub(&s->buffered, n);
+                h->shed = 1;
+            } else {
+                h->counted += n;
+                if (buf_append(&h->body, upload_data, n) != 0)
+                    h->too_large = 1;
+            }
+        }
         *upload_size = 0;
         return MHD_YES;
     }
@@ -365,6 +388,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return reply_error(c, TM_ETOOLARGE,
                                "Request must be smaller than 16777216 "
                                "bytes for the operation");
+        /* overload: more requests waiting for the engine than
+         * max_pending, or too many body bytes held.  Answer at once
+         * rather than let every client stall behind the backlog; nothing
+         * was done, so the retry the SDKs make is safe. */
+        if (h->shed || atomic_load(&s->inflight) >= s->max_pending) {
+            atomic_fetch_add(&s->shed, 1);
+            return reply_error(c, TM_ETHROTTLE,
+                               "Rate of requests exceeds the allowed "
+                               "throughput.");
+        }
         if (s->auth) {
             struct tm_error aerr;
 
@@ -473,6 +506,10 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     s->ctx = ctx;
     s->auth = o->auth;
     s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
+    s->max_pending = o->max_pending ? (long)o->max_pending
+                                    : HTTP_MAX_PENDING_DEFAULT;
+    s->max_buffered = o->max_buffered ? o->max_buffered
+                                      : HTTP_MAX_BUFFERED_DEFAULT;
     if (o->tls_cert_pem && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
         free(s);
         return tm_error_set(err, TM_EIO,
@@ -542,6 +579,10 @@ void http_stop(struct http_server *s, unsigned wait_ms)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->d);
+    if (atomic_load(&s->shed))
+        tm_info("%lu requests were answered ThrottlingException "
+                "(over --max-pending or --max-buffered-mb)",
+                (unsigned long)atomic_load(&s->shed));
     while ((h = s->pool) != NULL) {
         s->pool = h->next_free;
         buf_free(&h->body);

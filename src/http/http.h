@@ -25,6 +25,11 @@
 #include "base/err.h"
 
 #define HTTP_MAX_BODY_DEFAULT (16u * 1024 * 1024)
+/* Overload limits (--max-pending, --max-buffered-mb): past either, a
+ * request is answered ThrottlingException at once, having done nothing,
+ * instead of queueing behind the backlog; the SDKs back off and retry. */
+#define HTTP_MAX_PENDING_DEFAULT 1024
+#define HTTP_MAX_BUFFERED_DEFAULT ((size_t)512 << 20)
 
 struct auth_credentials;
 
@@ -40,6 +45,12 @@ struct http_options {
                                           * these keys (SigV4, see
                                           * auth/sigv4.h); borrowed, must
                                           * outlive the server */
+    unsigned max_pending;  /* requests handed to the engine and not yet
+                            * answered; beyond it ThrottlingException.
+                            * 0: HTTP_MAX_PENDING_DEFAULT */
+    size_t max_buffered;   /* request body bytes held over all
+                            * connections; beyond it ThrottlingException.
+                            * 0: HTTP_MAX_BUFFERED_DEFAULT */
     const char *tls_cert_pem; /* both set: serve HTTPS with this PEM    */
     const char *tls_key_pem;  /* certificate chain and key (see tls.h);
                                * borrowed, must outlive the server */
