@@ -1,0 +1,717 @@
+#!/usr/bin/python3
+"""On-demand backup benchmark for Tidemark (issue 5's "Must show" figures).
+
+Measures, against a copy of the tidemark binary (TIDEMARK_BIN, default
+build/tidemark; copy it first so a rebuild cannot change it under you):
+
+  latency     CreateBackup wall time as a client sees it (one keep-alive
+              HTTP connection, request sent to answer read) on a table of
+              10,000 notes and one of 1,000,000 (--big-notes), with the
+              server's own "backup ... N items, M bytes in the file, T ms"
+              log line for each.
+  throughput  backup file bytes / server-logged backup time, and table
+              bytes / that time, against `cp` (and `cp` + `sync FILE`) of
+              the produced .tmbak on the same filesystem.
+  wrk         GetItem and PutItem p50/p99 (bench/lua/getitem.lua,
+              putitem.lua, wrk -t1 -c16, 10 s) on the 1M-item table, without
+              a backup and with CreateBackup sent ~0.3 s after wrk starts;
+              runs alternate without/with.
+  wrkloop     the same, but CreateBackup + DeleteBackup back to back for
+              the whole loaded run (not in the default phases).
+  randthroughput  latency and throughput again on a fresh server, with the
+              notes' title and body random (base64 of os.urandom): the
+              notes item compresses about 32x, so its backup file says little
+              about write speed (not in the default phases).
+  restore     a table of --restore-items ~1 KB items (HASH pk) with one GSI
+              (HASH grp, projection ALL), CreateBackup, then
+              RestoreTableFromBackup and DescribeTable polled (every 20 ms)
+              until ACTIVE; checks ItemCount and the GSI's ItemCount against
+              the source, and queries the restored GSI.
+
+The server runs unpinned, except in the wrk phases, where (like run.sh) wrk
+is on CPU 0 and every server thread on CPU 1 (taskset), so the backup thread
+shares the server's core.  throughput drops the page cache before each cp
+(echo 3 > /proc/sys/vm/drop_caches) when it is allowed to.
+
+Every measurement records the 1-minute load average and the CPU the rest of
+the machine used meanwhile ("other", % of one core: /proc/stat non-idle ticks
+minus this script's process tree, the server and wrk included).
+
+Requests carry the same dummy SigV4-style headers as bench/lua/common.lua.
+Items are loaded with BatchWriteItem (25 a request) from --loaders processes,
+each on its own keep-alive connection, with pre-formatted JSON (no boto3,
+to keep the client's share of the 2 cores small).
+
+Usage:
+  TIDEMARK_BIN=/tmp/tm-bench /usr/bin/python3 bench/backup_bench.py
+      [--phases latency,throughput,wrk,restore (default); also wrkloop,
+       randthroughput]
+      [--big-notes 1000000] [--small-notes 10000] [--restore-items 1000000]
+      [--reps 3] [--out DIR]
+Prints a summary and writes DIR/results.json (default bench/out/backup-<time>).
+Timings are never asserted: this is a measurement, not a test.
+"""
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LUA = os.path.join(ROOT, "bench", "lua")
+AUTH = ("AWS4-HMAC-SHA256 "
+        "Credential=AKIDTIDEMARKBENCH/20261125/us-east-1/dynamodb/aws4_request, "
+        "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+        "Signature=" + "0" * 64)
+
+# The notes item of bench/lua/common.lua, byte for byte (213 bytes by
+# DynamoDB's count), keys as common.preload_key(i).
+TITLE = "Groceries and errands for the weekend"
+BODY = ("Milk, eggs, bread, coffee beans; pick up the parcel at the post "
+        "office; call the plumber about the kitchen sink before Friday.")
+CREATED0 = 1764000000000
+USERS = 1000
+
+
+def note_json(i):
+    return ('{"userId":{"S":"u%d"},"noteId":{"S":"n%07d"},"title":{"S":"%s"},'
+            '"body":{"S":"%s"},"createdAt":{"N":"%d"}}'
+            % (i % USERS, i, TITLE, BODY, CREATED0 + i))
+
+
+# ~1 KB item: "pk"+8 + "grp"+4 + "data"+979 = 1000 bytes by DynamoDB's count.
+BIG_DATA = ((TITLE + ". " + BODY + " ") * 8)[:979]
+GROUPS = 1000
+
+
+def big_json(i):
+    return ('{"pk":{"S":"k%07d"},"grp":{"S":"g%03d"},"data":{"S":"%s"}}'
+            % (i, i % GROUPS, BIG_DATA))
+
+
+def rnote_json(i):
+    """The notes item with title and body random (base64 of os.urandom): the
+    same shape and size (213 bytes), but zstd can only undo the base64."""
+    import base64
+    r = base64.b64encode(os.urandom(126)).decode()
+    return ('{"userId":{"S":"u%d"},"noteId":{"S":"n%07d"},"title":{"S":"%s"},'
+            '"body":{"S":"%s"},"createdAt":{"N":"%d"}}'
+            % (i % USERS, i, r[:37], r[37:165], CREATED0 + i))
+
+
+ITEM_FNS = {"note": note_json, "big": big_json, "rnote": rnote_json}
+
+
+def log(msg):
+    print(time.strftime("%H:%M:%S ") + msg, flush=True)
+
+
+# ---- CPU and load accounting ---------------------------------------------
+
+def _tree_ticks(root):
+    parent, ticks = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                s = f.read()
+        except OSError:
+            continue
+        rest = s[s.rfind(")") + 2:].split()
+        parent[int(d)] = int(rest[1])
+        ticks[int(d)] = sum(int(x) for x in rest[11:15])
+    total = 0
+    for p, t in ticks.items():
+        q = p
+        while q and q > 1:
+            if q == root:
+                total += t
+                break
+            q = parent.get(q)
+    return total
+
+
+def cpu_sample():
+    with open("/proc/stat") as f:
+        f_ = f.readline().split()[1:]
+    v = [int(x) for x in f_[:8]]
+    busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7]
+    return (time.monotonic(), busy, _tree_ticks(os.getpid()))
+
+
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+class Meter:
+    """other CPU (% of one core) and load average around a measurement."""
+
+    def __init__(self):
+        self.load_before = load1()
+        self.a = cpu_sample()
+
+    def stop(self):
+        b = cpu_sample()
+        hz = os.sysconf("SC_CLK_TCK")
+        wall = (b[0] - self.a[0]) * hz
+        other = (b[1] - self.a[1]) - (b[2] - self.a[2])
+        pct = max(0, other) * 100.0 / wall if wall > 0 else 0.0
+        return {"other_pct": round(pct, 1), "load_before": self.load_before,
+                "load_after": load1()}
+
+
+def busy_pct(secs=1.0):
+    """Whole-machine non-idle CPU over secs, % of all cores (a quietness check)."""
+    def rd():
+        with open("/proc/stat") as f:
+            return [int(x) for x in f.readline().split()[1:9]]
+    a = rd()
+    time.sleep(secs)
+    b = rd()
+    t = sum(b) - sum(a)
+    idle = (b[3] - a[3]) + (b[4] - a[4])
+    return round((t - idle) * 100.0 / t, 1) if t else 0.0
+
+
+# ---- talking to the server ------------------------------------------------
+
+class Client:
+    def __init__(self, port):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def call(self, op, body):
+        data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+        if isinstance(data, str):
+            data = data.encode()
+        hdrs = {"Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": "DynamoDB_20120810." + op,
+                "X-Amz-Date": "20261125T000000Z", "Authorization": AUTH}
+        for attempt in range(2):
+            try:
+                self.conn.request("POST", "/", data, hdrs)
+                r = self.conn.getresponse()
+                out = r.read()
+                return r.status, json.loads(out) if out else {}
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                                       timeout=600)
+                if attempt:
+                    raise
+
+    def ok(self, op, body):
+        st, out = self.call(op, body)
+        if st != 200:
+            raise RuntimeError("%s -> %d %s" % (op, st, out))
+        return out
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Server:
+    def __init__(self, binary, datadir, logpath):
+        self.port = free_port()
+        self.datadir = datadir
+        self.logpath = logpath
+        self.logf = open(logpath, "ab")
+        self.cmd = [binary, "serve", "--host", "127.0.0.1", "--port",
+                    str(self.port), "--data", datadir]
+        self.p = subprocess.Popen(self.cmd, stdout=self.logf,
+                                  stderr=subprocess.STDOUT)
+        c = Client(self.port)
+        for _ in range(300):
+            try:
+                c.call("ListTables", {})
+                return
+            except OSError:
+                if self.p.poll() is not None:
+                    raise RuntimeError("server exited, see " + logpath)
+                time.sleep(0.1)
+        raise RuntimeError("server did not answer, see " + logpath)
+
+    def log_lines(self):
+        with open(self.logpath, errors="replace") as f:
+            return f.read().splitlines()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(60)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+
+
+BACKUP_RE = re.compile(r"backup (\S+) of table (\S+): (\d+) items, (\d+) bytes "
+                       r"in the file, ([\d.]+) ms")
+RESTORE_RE = re.compile(r"restore of table (\S+) from (\S+): (\d+) items.*"
+                        r"in ([\d.]+) ms")
+
+
+def server_backup_line(srv, arn):
+    for ln in srv.log_lines():
+        m = BACKUP_RE.search(ln)
+        if m and m.group(1) == arn:
+            return {"items": int(m.group(3)), "file_bytes": int(m.group(4)),
+                    "ms": float(m.group(5))}
+    return None
+
+
+def server_restore_line(srv, table):
+    for ln in srv.log_lines():
+        m = RESTORE_RE.search(ln)
+        if m and m.group(1) == table:
+            return {"items": int(m.group(3)), "ms": float(m.group(4)),
+                    "line": ln.strip()}
+    return None
+
+
+def wait_active(c, table, poll=0.02, limit=3600):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        st, out = c.call("DescribeTable", {"TableName": table})
+        if st == 200 and out["Table"]["TableStatus"] == "ACTIVE":
+            return out["Table"]
+        if st != 200 and "ResourceNotFound" in str(out):
+            raise RuntimeError("table %s disappeared: %s" % (table, out))
+        time.sleep(poll)
+    raise RuntimeError("table %s not ACTIVE after %ss" % (table, limit))
+
+
+def create_notes(c, name):
+    c.ok("CreateTable", {
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "userId", "AttributeType": "S"},
+                                 {"AttributeName": "noteId", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "userId", "KeyType": "HASH"},
+                      {"AttributeName": "noteId", "KeyType": "RANGE"}]})
+    wait_active(c, name)
+
+
+def create_big(c, name):
+    c.ok("CreateTable", {
+        "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                 {"AttributeName": "grp", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [{
+            "IndexName": "byGrp",
+            "KeySchema": [{"AttributeName": "grp", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}}]})
+    wait_active(c, name)
+
+
+# ---- bulk load -----------------------------------------------------------------
+
+def _loader(args):
+    port, table, kind, start, end, step = args
+    fn = ITEM_FNS[kind]
+    c = Client(port)
+    prefix = '{"RequestItems":{"%s":[' % table
+    b = start
+    retries = 0
+    while b < end:
+        hi = min(b + 25, end)
+        body = prefix + ",".join('{"PutRequest":{"Item":%s}}' % fn(i)
+                                 for i in range(b, hi)) + "]}}"
+        while True:
+            st, out = c.call("BatchWriteItem", body)
+            if st != 200:
+                raise RuntimeError("BatchWriteItem %d %s" % (st, out))
+            un = out.get("UnprocessedItems") or {}
+            if not un:
+                break
+            retries += 1
+            body = json.dumps({"RequestItems": un})
+        b += 25 * step
+    return retries
+
+
+def load(port, table, kind, n, procs):
+    """BatchWriteItem items 0..n-1 from procs processes, batch b to process
+    b % procs.  Returns (seconds, items/s, retries)."""
+    t0 = time.monotonic()
+    with multiprocessing.Pool(procs) as pool:
+        retries = sum(pool.map(_loader, [(port, table, kind, 25 * k, n, procs)
+                                         for k in range(procs)]))
+    dt = time.monotonic() - t0
+    return dt, n / dt, retries
+
+
+# ---- measurements ------------------------------------------------------------
+
+def create_backup_timed(c, table, name):
+    t0 = time.perf_counter()
+    st, out = c.call("CreateBackup", {"TableName": table, "BackupName": name})
+    dt = (time.perf_counter() - t0) * 1000
+    if st != 200:
+        raise RuntimeError("CreateBackup %d %s" % (st, out))
+    d = out["BackupDetails"]
+    return dt, d["BackupArn"], d.get("BackupStatus"), d.get("BackupSizeBytes")
+
+
+def backup_path(srv, arn):
+    bid = arn.rsplit("/", 1)[-1]
+    d = os.path.join(srv.datadir, "backups")
+    for f in os.listdir(d):
+        if f.startswith(bid) and f.endswith(".tmbak"):
+            return os.path.join(d, f)
+    raise RuntimeError("no .tmbak for %s in %s" % (arn, d))
+
+
+def phase_latency(srv, c, res, reps):
+    rows = []
+    for r in range(reps):
+        for tbl in ("notes10k", "notes"):
+            busy = busy_pct(0.5)
+            m = Meter()
+            ms, arn, status, size = create_backup_timed(c, tbl, "lat-%s-%d" % (tbl, r))
+            note = m.stop()
+            sl = server_backup_line(srv, arn)
+            row = {"table": tbl, "rep": r, "client_ms": round(ms, 2),
+                   "status_in_answer": status, "backup_size_bytes": size,
+                   "server": sl, "arn": arn, "busy_pct_0.5s_before": busy,
+                   **note}
+            rows.append(row)
+            log("  CreateBackup %-8s run %d: %.2f ms client, server %s, "
+                "other %.0f%%, machine busy just before %.0f%%, load %.2f"
+                % (tbl, r + 1, ms, sl, note["other_pct"], busy, note["load_before"]))
+            c.ok("DeleteBackup", {"BackupArn": arn}) if tbl == "notes10k" else None
+            if tbl == "notes":
+                res.setdefault("big_backup_arns", []).append(arn)
+    res["latency"] = rows
+
+
+def phase_randthroughput(args, res, binary, tmp):
+    """Throughput again on incompressible items: --big-notes notes with random
+    title and body, a backup 3 times, cp of its file."""
+    d = os.path.join(tmp, "rand-data")
+    srv = Server(binary, d, os.path.join(args.out, "server-rand.log"))
+    try:
+        c = Client(srv.port)
+        create_notes(c, "notes")
+        m = Meter()
+        dt, rate, retries = load(srv.port, "notes", "rnote", args.big_notes,
+                                 args.loaders)
+        note = m.stop()
+        log("  loaded %d random notes in %.1f s = %.0f items/s, other %.0f%%"
+            % (args.big_notes, dt, rate, note["other_pct"]))
+        sub = {"load": {"s": round(dt, 2), "items_per_s": round(rate), **note}}
+        rows = []
+        for r in range(args.reps):
+            busy = busy_pct(0.5)
+            m = Meter()
+            ms, arn, status, size = create_backup_timed(c, "notes", "rand-%d" % r)
+            note = m.stop()
+            sl = server_backup_line(srv, arn)
+            rows.append({"table": "notes", "rep": r, "client_ms": round(ms, 2),
+                         "backup_size_bytes": size, "server": sl, "arn": arn,
+                         "busy_pct_0.5s_before": busy, **note})
+            log("  CreateBackup random notes run %d: %.2f ms client, server %s, "
+                "busy just before %.0f%%" % (r + 1, ms, sl, busy))
+        sub["latency"] = rows
+        sub["big_backup_arns"] = [r["arn"] for r in rows]
+        phase_throughput(srv, c, sub, args.reps)
+        res["random"] = sub
+    finally:
+        srv.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def phase_throughput(srv, c, res, reps):
+    arn = res["big_backup_arns"][-1]
+    path = backup_path(srv, arn)
+    size = os.path.getsize(path)
+    tdesc = c.ok("DescribeTable", {"TableName": "notes"})["Table"]
+    lat = [r for r in res["latency"] if r["table"] == "notes"]
+    out = {"file": path, "file_bytes": size,
+           "table_bytes": tdesc["TableSizeBytes"],
+           "table_items": tdesc["ItemCount"]}
+    out["backup_runs"] = [
+        {"server_ms": r["server"]["ms"], "file_bytes": r["server"]["file_bytes"],
+         "file_MBps": r["server"]["file_bytes"] / r["server"]["ms"] / 1e3,
+         "item_MBps": r["backup_size_bytes"] / r["server"]["ms"] / 1e3,
+         "other_pct": r["other_pct"]} for r in lat]
+    # drop the page cache if we may
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        out["drop_caches"] = "ok"
+    except OSError as e:
+        out["drop_caches"] = "refused: %s" % e
+    log("  drop_caches: " + out["drop_caches"])
+    cps = []
+    dst = path + ".cpcopy"
+    for r in range(reps):
+        for mode in ("cp", "cp+sync"):
+            if out["drop_caches"] == "ok":
+                subprocess.run(["sync"])
+                with open("/proc/sys/vm/drop_caches", "w") as f:
+                    f.write("3\n")
+            m = Meter()
+            t0 = time.perf_counter()
+            subprocess.run(["cp", path, dst], check=True)
+            if mode == "cp+sync":
+                subprocess.run(["sync", dst], check=True)
+            dt = time.perf_counter() - t0
+            note = m.stop()
+            os.unlink(dst)
+            subprocess.run(["sync"])
+            cps.append({"mode": mode, "s": round(dt, 4),
+                        "MBps": round(size / dt / 1e6, 1), **note})
+            log("  %-7s %d bytes: %.3f s = %.1f MB/s, other %.0f%%"
+                % (mode, size, dt, size / dt / 1e6, note["other_pct"]))
+    out["cp_runs"] = cps
+    res["throughput"] = out
+
+
+def run_wrk(port, script, items, tag, dur, conns, backup_c=None, delay=0.3,
+            loop_backups=False):
+    env = dict(os.environ, BENCH_TABLE="notes", BENCH_ITEMS=str(items),
+               BENCH_RUN_TAG=tag, BENCH_AUTH=AUTH)
+    cmd = ["taskset", "-c", "0", "wrk", "-t1", "-c%d" % conns, "-d%ds" % dur,
+           "--timeout", "2s", "-s", os.path.join(LUA, script + ".lua"),
+           "http://127.0.0.1:%d/" % port]
+    m = Meter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    bk = None
+    loop = []
+    if backup_c is not None and loop_backups:
+        # back to back for the whole run: CreateBackup, DeleteBackup, again
+        time.sleep(delay)
+        t_end = time.monotonic() + dur - delay
+        while time.monotonic() < t_end and p.poll() is None:
+            b = create_backup_timed(backup_c, "notes", "%s-%d" % (tag, len(loop)))
+            loop.append(b)
+            backup_c.ok("DeleteBackup", {"BackupArn": b[1]})
+    elif backup_c is not None:
+        time.sleep(delay)
+        bk = create_backup_timed(backup_c, "notes", tag)
+    text, _ = p.communicate()
+    note = m.stop()
+    mm = re.search(r"^BENCH_RESULT (.*)$", text, re.M)
+    if not mm:
+        raise RuntimeError("wrk gave no result:\n" + text)
+    r = {k: float(v) for k, v in (kv.split("=") for kv in mm.group(1).split())}
+    r.update(note)
+    if bk:
+        r["backup_client_ms"] = round(bk[0], 1)
+        r["backup_arn"] = bk[1]
+    if loop:
+        r["loop_backups"] = len(loop)
+        r["loop_backup_ms_sum"] = round(sum(b[0] for b in loop), 1)
+        r["loop_backup_ms_median"] = round(statistics.median(b[0] for b in loop), 1)
+    return r
+
+
+def phase_wrk(srv, c, res, reps, dur, conns, getitems, loop_backups=False,
+              key="wrk"):
+    # pin like run.sh: wrk on CPU 0, every server thread on CPU 1
+    subprocess.run(["taskset", "-a", "-p", "-c", "1", str(srv.p.pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    bc = Client(srv.port)
+    rows = []
+    for op in ("getitem", "putitem"):
+        for r in range(reps):
+            for with_backup in (False, True):
+                tag = "w%s%d%s%d" % (op, r, "b" if with_backup else "n",
+                                     int(time.time()))
+                x = run_wrk(srv.port, op, getitems, tag, dur, conns,
+                            bc if with_backup else None,
+                            loop_backups=loop_backups)
+                x.update({"op": op, "rep": r, "backup": with_backup})
+                if with_backup and not loop_backups:
+                    x["server"] = server_backup_line(srv, x["backup_arn"])
+                errs = sum(x[k] for k in ("connect", "read", "write", "status",
+                                          "timeout", "misses"))
+                x["errors"] = errs
+                rows.append(x)
+                log("  %s %-7s run %d: %.0f req/s p50 %.3f p99 %.3f ms errors %d "
+                    "other %.0f%% load %.2f%s"
+                    % (op, "backup" if with_backup else "alone", r + 1, x["rps"],
+                       x["p50_ms"], x["p99_ms"], errs, x["other_pct"],
+                       x["load_before"],
+                       ("  backups %d back to back, %.0f ms of them (median %.0f)"
+                        % (x["loop_backups"], x["loop_backup_ms_sum"],
+                           x["loop_backup_ms_median"]) if loop_backups else
+                        "  backup %s ms client, server %s" % (x["backup_client_ms"], x["server"]))
+                       if with_backup else ""))
+                if with_backup and not loop_backups:
+                    bc.ok("DeleteBackup", {"BackupArn": x["backup_arn"]})
+    subprocess.run(["taskset", "-a", "-p", "-c", "0,1", str(srv.p.pid)],
+                   check=True, stdout=subprocess.DEVNULL)
+    res[key] = rows
+
+
+def phase_restore(args, res, binary, tmp):
+    d = os.path.join(tmp, "restore-data")
+    srv = Server(binary, d, os.path.join(args.out, "server-restore.log"))
+    try:
+        c = Client(srv.port)
+        create_big(c, "big")
+        n = args.restore_items
+        log("restore: loading %d ~1KB items (GSI byGrp, ALL) ..." % n)
+        m = Meter()
+        dt, rate, retries = load(srv.port, "big", "big", n, args.loaders)
+        note = m.stop()
+        src = c.ok("DescribeTable", {"TableName": "big"})["Table"]
+        out = {"items": n, "load_s": round(dt, 1), "load_items_per_s": round(rate),
+               "load_retries": retries, "load_note": note,
+               "src_item_count": src["ItemCount"],
+               "src_table_bytes": src["TableSizeBytes"],
+               "src_gsi_item_count": src["GlobalSecondaryIndexes"][0]["ItemCount"]}
+        log("  loaded in %.1f s (%.0f items/s), other %.0f%%, source ItemCount %d "
+            "GSI %d, %d bytes" % (dt, rate, note["other_pct"], src["ItemCount"],
+                                  out["src_gsi_item_count"], src["TableSizeBytes"]))
+        ms, arn, _, _ = create_backup_timed(c, "big", "restore-src")
+        out["backup_client_ms"] = round(ms, 1)
+        out["backup_server"] = server_backup_line(srv, arn)
+        log("  CreateBackup %.1f ms, server %s" % (ms, out["backup_server"]))
+        runs = []
+        for r in range(args.reps):
+            tgt = "big_restored_%d" % r
+            m = Meter()
+            t0 = time.monotonic()
+            c.ok("RestoreTableFromBackup", {"TargetTableName": tgt,
+                                             "BackupArn": arn})
+            t = wait_active(c, tgt)
+            dt = time.monotonic() - t0
+            note = m.stop()
+            gsi = t.get("GlobalSecondaryIndexes") or [{}]
+            q = c.ok("Query", {"TableName": tgt, "IndexName": "byGrp",
+                               "KeyConditionExpression": "grp = :g",
+                               "ExpressionAttributeValues": {":g": {"S": "g007"}},
+                               "Select": "COUNT"})
+            row = {"rep": r, "s": round(dt, 2), "items_per_s": round(n / dt),
+                   "item_count": t["ItemCount"], "gsi_item_count": gsi[0].get("ItemCount"),
+                   "gsi_status": gsi[0].get("IndexStatus"),
+                   "table_bytes": t["TableSizeBytes"],
+                   "gsi_query_g007_count": q["Count"],
+                   "server": server_restore_line(srv, tgt), **note}
+            runs.append(row)
+            log("  restore run %d: %.2f s (%.0f items/s) ItemCount %s GSI %s "
+                "query g007 Count %s, other %.0f%% load %.2f; server: %s"
+                % (r + 1, dt, n / dt, row["item_count"], row["gsi_item_count"],
+                   q["Count"], note["other_pct"], note["load_before"],
+                   row["server"] and row["server"]["ms"]))
+            c.ok("DeleteTable", {"TableName": tgt})
+        out["runs"] = runs
+        res["restore"] = out
+    finally:
+        srv.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--phases", default="latency,throughput,wrk,restore")
+    ap.add_argument("--small-notes", type=int, default=10000)
+    ap.add_argument("--big-notes", type=int, default=1000000)
+    ap.add_argument("--restore-items", type=int, default=1000000)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--loaders", type=int, default=4)
+    ap.add_argument("--wrk-duration", type=int, default=10)
+    ap.add_argument("--wrk-conns", type=int, default=16)
+    ap.add_argument("--getitem-keys", type=int, default=100000,
+                    help="BENCH_ITEMS for getitem.lua: keys n0000000.. read")
+    ap.add_argument("--out")
+    ap.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
+    args = ap.parse_args()
+    binary = os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, "build", "tidemark"))
+    args.out = args.out or os.path.join(
+        ROOT, "bench", "out", "backup-" + time.strftime("%Y-%m-%dT%H%M%S"))
+    os.makedirs(args.out, exist_ok=True)
+    phases = args.phases.split(",")
+    res = {"binary": binary, "args": vars(args), "uptime": subprocess.run(
+        ["uptime"], capture_output=True, text=True).stdout.strip(),
+        "busy_pct_before": busy_pct()}
+    res["top_before"] = subprocess.run(
+        ["ps", "-eo", "pid,pcpu,etime,comm", "--sort=-pcpu"], capture_output=True,
+        text=True).stdout.splitlines()[:6]
+    log("binary %s; %s; machine busy %s%%" % (binary, res["uptime"],
+                                              res["busy_pct_before"]))
+    log("top CPU users now: %s" % " | ".join(x.strip() for x in res["top_before"][1:4]))
+    tmp = tempfile.mkdtemp(prefix="tm-backup-bench-", dir=args.tmp)
+    srv = None
+    try:
+        if set(phases) & {"latency", "throughput", "wrk", "wrkloop"}:
+            srv = Server(binary, os.path.join(tmp, "data"),
+                         os.path.join(args.out, "server.log"))
+            c = Client(srv.port)
+            create_notes(c, "notes10k")
+            create_notes(c, "notes")
+            for tbl, n in (("notes10k", args.small_notes), ("notes", args.big_notes)):
+                m = Meter()
+                dt, rate, retries = load(srv.port, tbl, "note", n, args.loaders)
+                note = m.stop()
+                res.setdefault("loads", []).append(
+                    {"table": tbl, "items": n, "s": round(dt, 2),
+                     "items_per_s": round(rate), "retries": retries, **note})
+                log("loaded %s: %d items in %.1f s = %.0f items/s (retries %d), "
+                    "other %.0f%%, load %.2f" % (tbl, n, dt, rate, retries,
+                                                 note["other_pct"], note["load_before"]))
+            for tbl in ("notes10k", "notes"):
+                t = c.ok("DescribeTable", {"TableName": tbl})["Table"]
+                res.setdefault("tables", {})[tbl] = {
+                    "ItemCount": t["ItemCount"], "TableSizeBytes": t["TableSizeBytes"]}
+            log("tables: %s" % res["tables"])
+            log("latency:")
+            phase_latency(srv, c, res, args.reps)
+            if "throughput" in phases:
+                log("throughput:")
+                phase_throughput(srv, c, res, args.reps)
+            if "wrk" in phases:
+                log("wrk:")
+                phase_wrk(srv, c, res, args.reps, args.wrk_duration,
+                          args.wrk_conns, args.getitem_keys)
+            if "wrkloop" in phases:
+                log("wrk, backups back to back through the loaded runs:")
+                phase_wrk(srv, c, res, args.reps, args.wrk_duration,
+                          args.wrk_conns, args.getitem_keys, loop_backups=True,
+                          key="wrkloop")
+            srv.stop()
+            srv = None
+            shutil.rmtree(os.path.join(tmp, "data"), ignore_errors=True)
+        if "randthroughput" in phases:
+            log("throughput on random (incompressible) notes:")
+            phase_randthroughput(args, res, binary, tmp)
+        if "restore" in phases:
+            log("restore:")
+            phase_restore(args, res, binary, tmp)
+    finally:
+        if srv:
+            srv.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+        res["uptime_after"] = subprocess.run(["uptime"], capture_output=True,
+                                             text=True).stdout.strip()
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(res, f, indent=1)
+        log("results in %s/results.json; %s" % (args.out, res["uptime_after"]))
+
+
+if __name__ == "__main__":
+    main()
