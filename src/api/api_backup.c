@@ -515,20 +515,8 @@ static int restore_apply(struct engine_wtx *w, void *arg,
 {
     struct api_req *r = arg;
     struct restore_state *s = r->state;
-    int rc;
 
-    s->t->created_ms = engine_wtx_time(w);
-    if (s->t->billing == BILLING_PAY_PER_REQUEST)
-        s->t->ppr_since_ms = s->t->created_ms;
-    rc = engine_wtx_create_table(w, s->t);
-    if (rc == TM_EINUSE)
-        return tm_error_set(err, TM_ETABLEEXISTS, "Table already exists: %s",
-                            s->t->name);
-    if (rc)
-        return tm_error_set(err, rc, "creating table %s failed", s->t->name);
-    s->desc = table_copy(s->t, r->arena);
-    s->t = NULL; /* the catalog owns it */
-    return s->desc ? 0 : tm_error_set(err, TM_ENOMEM, "out of memory");
+    return restore_target_create(w, &s->t, r->arena, &s->desc, err);
 }
 
 static int restore_finish(struct api_req *r)
@@ -552,6 +540,26 @@ static int restore_finish(struct api_req *r)
     if (rc == 0)
         rc = write_table_description(r, s->desc, "CREATING", &r->out);
     return rc ? rc : buf_putc(&r->out, '}');
+}
+
+int restore_target_create(struct engine_wtx *w, struct table **t,
+                          struct arena *a, struct table **desc,
+                          struct tm_error *err)
+{
+    int rc;
+
+    (*t)->created_ms = engine_wtx_time(w);
+    if ((*t)->billing == BILLING_PAY_PER_REQUEST)
+        (*t)->ppr_since_ms = (*t)->created_ms;
+    rc = engine_wtx_create_table(w, *t);
+    if (rc == TM_EINUSE)
+        return tm_error_set(err, TM_ETABLEEXISTS, "Table already exists: %s",
+                            (*t)->name);
+    if (rc)
+        return tm_error_set(err, rc, "creating table %s failed", (*t)->name);
+    *desc = table_copy(*t, a);
+    *t = NULL; /* the catalog owns it */
+    return *desc ? 0 : tm_error_set(err, TM_ENOMEM, "out of memory");
 }
 
 int restore_target_init(struct table *t, const char *target)

@@ -25,6 +25,14 @@ void api_new_uuid(char out[40]);
  * RestoreSummary fields.  Returns 0 or TM_ENOMEM (t stays freeable). */
 int restore_target_init(struct table *t, const char *target);
 
+/* Inside a restore's apply(): stamp *t's creation time, create it in the
+ * catalog (ResourceInUse becomes TableAlreadyExistsException, as DynamoDB
+ * answers restores), and give back an arena copy for the answer in *desc.
+ * On success the catalog owns the table and *t is NULL. */
+int restore_target_create(struct engine_wtx *w, struct table **t,
+                          struct arena *a, struct table **desc,
+                          struct tm_error *err);
+
 /* ---- validation messages ----------------------------------------------
  * DynamoDB reports shape constraint failures together:
  *   "2 validation errors detected: Value 'ab' at 'tableName' failed to

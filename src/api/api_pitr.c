@@ -312,20 +312,8 @@ static int restore_apply(struct engine_wtx *w, void *arg,
 {
     struct api_req *r = arg;
     struct restore_state *s = r->state;
-    int rc;
 
-    s->t->created_ms = engine_wtx_time(w);
-    if (s->t->billing == BILLING_PAY_PER_REQUEST)
-        s->t->ppr_since_ms = s->t->created_ms;
-    rc = engine_wtx_create_table(w, s->t);
-    if (rc == TM_EINUSE)
-        return tm_error_set(err, TM_ETABLEEXISTS, "Table already exists: %s",
-                            s->t->name);
-    if (rc)
-        return tm_error_set(err, rc, "creating table %s failed", s->t->name);
-    s->desc = table_copy(s->t, r->arena);
-    s->t = NULL;
-    return s->desc ? 0 : tm_error_set(err, TM_ENOMEM, "out of memory");
+    return restore_target_create(w, &s->t, r->arena, &s->desc, err);
 }
 
 static int restore_finish(struct api_req *r)
