@@ -76,7 +76,8 @@ static void usage(FILE *f)
             "and point-in-time recovery.\n"
             "\n"
             "options:\n"
-            "  --host ADDR        address to listen on (default 127.0.0.1)\n"
+            "  --host ADDR        address to listen on (default 127.0.0.1;\n"
+            "                     localhost means 127.0.0.1)\n"
             "  --port N           port to listen on (default 8000)\n"
             "  --data DIR         data directory (default ./data)\n"
             "  --sync full|off    full: acknowledge a write only once the\n"
@@ -272,6 +273,10 @@ int main(int argc, char **argv)
     if (rc || exit_now)
         return rc;
     tm_error_clear(&err);
+    /* the one name accepted for --host: the IPv4 loopback, which is what
+     * DynamoDB Local and the SDK examples mean by it */
+    if (strcmp(c.host, "localhost") == 0)
+        c.host = "127.0.0.1";
     if (c.credentials && c.allow_anonymous)
         return fail("%s", "--allow-anonymous and --credentials contradict "
                           "each other: with credentials every request must "

@@ -160,6 +160,14 @@ def test_ready_line_and_get_root(servers, workdir):
     assert s.stop() == 0
 
 
+def test_host_localhost_means_ipv4_loopback(servers, workdir):
+    s = start(servers, os.path.join(workdir, "data"), workdir,
+              extra_args=["--host", "localhost"])
+    assert "listening on http://127.0.0.1:%d" % s.port in s.stderr_text()
+    assert client(s).list_tables()["TableNames"] == []
+    assert s.stop() == 0
+
+
 def test_port_in_use_fails(servers, workdir):
     import socket
     with socket.socket() as blocker:
