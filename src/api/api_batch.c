@@ -122,6 +122,25 @@ static int table_lookup(struct api_req *r, const char *name,
     return api_table_for_items(r, p ? p + 7 : name, out);
 }
 
+/* Both batches begin alike: RequestItems, an object of at least one
+ * table, and ReturnConsumedCapacity; shape errors go to `v`. */
+static int request_items(struct api_req *r, struct verrs *v, json_t **items)
+{
+    int rc = req_object(r, r->body, "RequestItems", items);
+
+    if (rc) {
+        buf_free(&v->msg);
+        return rc;
+    }
+    if (*items == NULL)
+        verrs_add(v, "null", "requestItems", "Member must not be null");
+    else if (json_object_size(*items) == 0)
+        verrs_add(v, "'{}'", "requestItems",
+                  "Member must have length greater than or equal to 1");
+    check_return_consumed(r, v);
+    return 0;
+}
+
 int api_batch_write_item(struct api_req *r)
 {
     struct verrs v;
@@ -132,16 +151,8 @@ int api_batch_write_item(struct api_req *r)
     int rc;
 
     verrs_init(&v);
-    if ((rc = req_object(r, r->body, "RequestItems", &items))) {
-        buf_free(&v.msg);
+    if ((rc = request_items(r, &v, &items)))
         return rc;
-    }
-    if (items == NULL)
-        verrs_add(&v, "null", "requestItems", "Member must not be null");
-    else if (json_object_size(items) == 0)
-        verrs_add(&v, "'{}'", "requestItems",
-                  "Member must have length greater than or equal to 1");
-    check_return_consumed(r, &v);
     if (items) {
         json_object_foreach(items, tname, list) {
             if (bad_table_key(r, tname)) {
@@ -278,16 +289,8 @@ int api_batch_get_item(struct api_req *r)
     int rc, unprocessed = 0;
 
     verrs_init(&v);
-    if ((rc = req_object(r, r->body, "RequestItems", &items))) {
-        buf_free(&v.msg);
+    if ((rc = request_items(r, &v, &items)))
         return rc;
-    }
-    if (items == NULL)
-        verrs_add(&v, "null", "requestItems", "Member must not be null");
-    else if (json_object_size(items) == 0)
-        verrs_add(&v, "'{}'", "requestItems",
-                  "Member must have length greater than or equal to 1");
-    check_return_consumed(r, &v);
     if (items) {
         json_object_foreach(items, tname, ka) {
             json_t *keys;

@@ -152,6 +152,9 @@ int cwrite_apply(struct engine_wtx *w, struct api_req *r, struct cwrite *c,
 /* Append "Attributes":{...} for ReturnValues; *wrote tells whether it did. */
 int cwrite_write_return(struct api_req *r, struct cwrite *c, struct buf *o,
                         int *wrote);
+/* The finish step of PutItem, DeleteItem and UpdateItem: free the write,
+ * then answer {Attributes?, ConsumedCapacity?} with `units` consumed. */
+int cwrite_finish(struct api_req *r, struct cwrite *c, double units);
 
 /* TransactWriteItems' idempotency tokens (api_transact.c). */
 struct txn_tokens;

@@ -222,28 +222,9 @@ static int write_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
 static int write_finish(struct api_req *r)
 {
     struct write_state *s = r->state;
-    int rc = 0, wrote = 0;
 
-    item_write_free(&s->c.w);
-    if (r->op.rc < 0)
-        return r->op.rc;
-    rc |= buf_putc(&r->out, '{');
-    rc |= cwrite_write_return(r, &s->c, &r->out, &wrote);
-    {
-        size_t before = r->out.len;
-        rc |= write_consumed(r, s->c.w.t->name,
-                             write_units(s->c.w.is_delete ? 1024
-                                                          : s->c.w.size),
-                             &r->out);
-        /* write_consumed starts with a comma: drop it when first */
-        if (!wrote && r->out.len > before) {
-            memmove(r->out.data + before, r->out.data + before + 1,
-                    r->out.len - before - 1);
-            r->out.len--;
-        }
-    }
-    rc |= buf_putc(&r->out, '}');
-    return rc ? TM_ENOMEM : 0;
+    return cwrite_finish(r, &s->c,
+                         write_units(s->c.w.is_delete ? 1024 : s->c.w.size));
 }
 
 /* PutItem and DeleteItem differ in their payload member only. */

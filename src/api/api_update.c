@@ -259,6 +259,28 @@ int cwrite_write_return(struct api_req *r, struct cwrite *c, struct buf *o,
     return rc ? TM_ENOMEM : 0;
 }
 
+int cwrite_finish(struct api_req *r, struct cwrite *c, double units)
+{
+    int rc = 0, wrote = 0;
+    size_t before;
+
+    item_write_free(&c->w);
+    if (r->op.rc < 0)
+        return r->op.rc;
+    rc |= buf_putc(&r->out, '{');
+    rc |= cwrite_write_return(r, c, &r->out, &wrote);
+    before = r->out.len;
+    rc |= write_consumed(r, c->w.t->name, units, &r->out);
+    /* write_consumed starts with a comma: drop it when first */
+    if (!wrote && r->out.len > before) {
+        memmove(r->out.data + before, r->out.data + before + 1,
+                r->out.len - before - 1);
+        r->out.len--;
+    }
+    rc |= buf_putc(&r->out, '}');
+    return rc ? TM_ENOMEM : 0;
+}
+
 /* ---- UpdateItem --------------------------------------------------------- */
 
 struct update_state {
@@ -275,25 +297,8 @@ static int update_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
 static int update_finish(struct api_req *r)
 {
     struct update_state *s = r->state;
-    int rc = 0, wrote = 0;
 
-    item_write_free(&s->c.w);
-    if (r->op.rc < 0)
-        return r->op.rc;
-    rc |= buf_putc(&r->out, '{');
-    rc |= cwrite_write_return(r, &s->c, &r->out, &wrote);
-    {
-        size_t before = r->out.len;
-        rc |= write_consumed(r, s->c.w.t->name, write_units(s->c.w.size),
-                             &r->out);
-        if (!wrote && r->out.len > before) {
-            memmove(r->out.data + before, r->out.data + before + 1,
-                    r->out.len - before - 1);
-            r->out.len--;
-        }
-    }
-    rc |= buf_putc(&r->out, '}');
-    return rc ? TM_ENOMEM : 0;
+    return cwrite_finish(r, &s->c, write_units(s->c.w.size));
 }
 
 int api_update_item(struct api_req *r)

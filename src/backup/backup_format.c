@@ -183,7 +183,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -293,25 +292,6 @@ static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
     if (c != 0)
         return c;
     return alen < blen ? -1 : alen > blen ? 1 : 0;
-}
-
-/* A salt for a new file: random when the kernel can give us one, else
- * the clock, pid and a counter mixed (it need not be secret, only
- * different from file to file). */
-static uint64_t new_salt(void)
-{
-    static _Atomic uint64_t counter;
-    uint64_t s, mix[4];
-    struct timespec ts;
-
-    if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s)
-        return s;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    mix[0] = (uint64_t)ts.tv_sec;
-    mix[1] = (uint64_t)ts.tv_nsec;
-    mix[2] = (uint64_t)getpid();
-    mix[3] = atomic_fetch_add(&counter, 1);
-    return hash64(mix, sizeof mix);
 }
 
 /* Grow *buf to at least `need` bytes (contents are not kept). */
@@ -555,7 +535,7 @@ int backup_writer_open(const char *path, const struct backup_meta *m,
     memcpy(w->tmp, path, plen);
     memcpy(w->tmp + plen, ".tmp", 5);
     XXH3_64bits_reset(w->file_hash);
-    w->salt = new_salt();
+    w->salt = hash_new_salt();
 
     memset(hdr, 0, HDR_FIXED);
     memcpy(hdr, MAGIC, MAGIC_LEN);

@@ -210,7 +210,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -247,25 +246,6 @@ static void put_u64(uint8_t *p, uint64_t v)
 static void seg_path(char *out, const char *dir, uint64_t first)
 {
     snprintf(out, PATH_MAX, "%s/%020" PRIu64 ".wal", dir, first);
-}
-
-/* A salt for a new segment: random when the kernel can give us one, else
- * the clock and a counter mixed (the salt need not be secret, only
- * different from file to file). */
-static uint64_t new_salt(void)
-{
-    static _Atomic uint64_t counter;
-    uint64_t s, mix[4];
-    struct timespec ts;
-
-    if (getrandom(&s, sizeof s, GRND_NONBLOCK) == (ssize_t)sizeof s)
-        return s;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    mix[0] = (uint64_t)ts.tv_sec;
-    mix[1] = (uint64_t)ts.tv_nsec;
-    mix[2] = (uint64_t)getpid();
-    mix[3] = atomic_fetch_add(&counter, 1);
-    return hash64(mix, sizeof mix);
 }
 
 static int pwrite_full(int fd, const uint8_t *p, size_t n, uint64_t off)
@@ -777,7 +757,7 @@ static int create_empty_segment(struct wal *w, uint64_t first, int *fd,
     uint8_t hdr[SEG_HDR];
     int e;
 
-    *salt = new_salt();
+    *salt = hash_new_salt();
     put_seg_hdr(hdr, first, *salt);
     seg_path(path, w->dir, first);
     *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -913,7 +893,7 @@ static int repair_last(struct wal *w, uint64_t first, int fd,
                 w->dir, first, sc->size - sc->end, sc->end, sc->why);
         return 0;
     }
-    sc->salt = new_salt();
+    sc->salt = hash_new_salt();
     put_seg_hdr(hdr, first, sc->salt);
     if (ftruncate(fd, 0) != 0 || pwrite_full(fd, hdr, SEG_HDR, 0) != 0 ||
         (w->sync && fdatasync(fd) != 0))
@@ -1104,7 +1084,7 @@ int wal_append(struct wal *w, uint8_t type, int64_t time_ms,
         s = &w->splits[w->nsplits++];
         s->off = w->pend.len;
         s->first_lsn = my_lsn;
-        s->salt = new_salt();
+        s->salt = hash_new_salt();
         put_seg_hdr(p, my_lsn, s->salt);
         p += SEG_HDR;
         w->tail_size = SEG_HDR;
