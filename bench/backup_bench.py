@@ -369,7 +369,23 @@ def create_backup_timed(c, table, name):
     if st != 200:
         raise RuntimeError("CreateBackup %d %s" % (st, out))
     d = out["BackupDetails"]
+    wait_available(c, d["BackupArn"])
     return dt, d["BackupArn"], d.get("BackupStatus"), d.get("BackupSizeBytes")
+
+
+def wait_available(c, arn, poll=0.01, limit=3600):
+    """CreateBackup answers CREATING and writes in the background: poll
+    DescribeBackup until AVAILABLE."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        st, out = c.call("DescribeBackup", {"BackupArn": arn})
+        if st != 200:
+            raise RuntimeError("DescribeBackup %d %s" % (st, out))
+        if out["BackupDescription"]["BackupDetails"]["BackupStatus"] == \
+                "AVAILABLE":
+            return time.monotonic() - t0
+        time.sleep(poll)
+    raise RuntimeError("backup %s not AVAILABLE after %d s" % (arn, limit))
 
 
 def backup_path(srv, arn):

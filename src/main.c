@@ -54,6 +54,7 @@ struct config {
     const char *account;
     const char *backup_store;
     int test_clock;
+    int slow_backups;
     const char *credentials;
     int allow_anonymous;
     const char *tls_cert;
@@ -99,6 +100,10 @@ static void usage(FILE *f)
             "forward\n"
             "                     (target TidemarkTest_20261125.AdvanceClock); "
             "tests only\n"
+            "  --unsafe-test-slow-backups  write on-demand backups slowly "
+            "(25 ms per\n"
+            "                     256 rows) so tests can act while one is "
+            "CREATING\n"
             "  --credentials FILE access keys, one 'ACCESS_KEY_ID "
             "SECRET_ACCESS_KEY'\n"
             "                     per line ('#' starts a comment); every "
@@ -158,6 +163,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
         }
         if (strcmp(a, "--unsafe-test-clock") == 0) {
             c->test_clock = 1;
+            continue;
+        }
+        if (strcmp(a, "--unsafe-test-slow-backups") == 0) {
+            c->slow_backups = 1;
             continue;
         }
         if (strcmp(a, "--allow-anonymous") == 0) {
@@ -337,6 +346,14 @@ int main(int argc, char **argv)
         tls_files_free(&tls);
         return 1;
     }
+    if (c.slow_backups) {
+        tm_warn("--unsafe-test-slow-backups: on-demand backups are slowed "
+                "down; for tests only");
+        backup_store_set_test_delay(ctx.backups, 25000);
+    }
+    /* before any write is accepted: backups a stop or crash interrupted */
+    if (backup_store_resume(ctx.backups, engine) != 0)
+        tm_warn("some interrupted backups could not be finished (see above)");
     ctx.test_clock = c.test_clock;
     if (c.test_clock)
         tm_warn("--unsafe-test-clock: clients may move this server's clock "
@@ -404,6 +421,7 @@ int main(int argc, char **argv)
     ttl_sweeper_stop(ttl);
     pitr_stop(keeper);
     backup_schedule_stop(c.schedules);
+    backup_store_stop(ctx.backups);
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
     backup_store_close(ctx.backups);

@@ -250,9 +250,9 @@ struct create_state {
 static int create_job(struct api_req *r)
 {
     struct create_state *s = r->state;
-    return backup_store_create(r->ctx->backups, r->ctx->engine, s->table,
-                               s->name, BACKUP_USER, r->ctx->region,
-                               r->ctx->account, r->arena, &s->b, &r->err);
+    return backup_store_begin(r->ctx->backups, r->ctx->engine, s->table,
+                              s->name, r->ctx->region, r->ctx->account,
+                              r->arena, &s->b, &r->err);
 }
 
 static int create_finish(struct api_req *r)
@@ -262,7 +262,8 @@ static int create_finish(struct api_req *r)
 
     if (r->op.rc < 0)
         return r->op.rc;
-    /* DDB: CreateBackup answers CREATING; Describe then says AVAILABLE */
+    /* DDB: CreateBackup answers CREATING; Describe says AVAILABLE once the
+     * rows are written (in the background) */
     rc = json_put_raw(&r->out, "{\"BackupDetails\":");
     rc |= put_details(&r->out, s->b, "CREATING");
     rc |= buf_putc(&r->out, '}');
@@ -340,7 +341,8 @@ int api_describe_backup(struct api_req *r)
         return tm_error_set(&r->err, rc, "out of memory");
     rc = json_put_raw(&r->out, "{\"BackupDescription\":");
     if (rc == 0)
-        rc = put_description(r, &r->out, b, "AVAILABLE");
+        rc = put_description(r, &r->out, b,
+                             b->creating ? "CREATING" : "AVAILABLE");
     return rc ? rc : buf_putc(&r->out, '}');
 }
 
@@ -483,8 +485,11 @@ int api_list_backups(struct api_req *r)
             rc |= json_put_raw(&r->out, ",\"BackupExpiryDateTime\":");
             rc |= json_put_time_ms(&r->out, b->expiry_ms);
         }
-        rc |= json_put_raw(&r->out, ",\"BackupStatus\":\"AVAILABLE\","
-                                    "\"BackupType\":");
+        rc |= json_put_raw(&r->out, b->creating
+                                        ? ",\"BackupStatus\":\"CREATING\","
+                                          "\"BackupType\":"
+                                        : ",\"BackupStatus\":\"AVAILABLE\","
+                                          "\"BackupType\":");
         rc |= json_put_cstr(&r->out, type_names[b->type]);
         rc |= json_put_raw(&r->out, ",\"BackupSizeBytes\":");
         rc |= json_put_i64(&r->out, (int64_t)b->size_bytes);
@@ -795,6 +800,11 @@ int api_restore_table_from_backup(struct api_req *r)
     }
     if (backup_store_use(r->ctx->backups, arn, +1) != 0) {
         table_free(t);
+        if (b->creating)
+            return tm_error_set(&r->err, TM_EBACKUPINUSE,
+                                "Backup is being created: %s; restore it "
+                                "when its status is AVAILABLE",
+                                arn);
         return tm_error_set(&r->err, TM_EBACKUPINUSE,
                             "Backup is being used to restore another table: "
                             "%s",

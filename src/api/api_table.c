@@ -767,6 +767,12 @@ static int delete_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
                             "Attempt to change a resource which is still in "
                             "use: Table is being created: %s",
                             s->name);
+    /* DynamoDB: a table cannot be deleted while a backup of it is made */
+    if (engine_table_held(r->ctx->engine, s->desc->no))
+        return tm_error_set(err, TM_EINUSE,
+                            "Attempt to change a resource which is still in "
+                            "use: Table is being backed up: %s",
+                            s->name);
     rc = engine_wtx_delete_table(w, s->name);
     return rc ? tm_error_set(err, rc, "deleting table %s failed", s->name)
               : 0;
@@ -822,6 +828,13 @@ static int delete_job(struct api_req *r)
     size_t n;
     int rc;
 
+    if (catalog_get(engine_catalog(r->ctx->engine), s->name, r->arena,
+                    &t) == 0 &&
+        engine_table_held(r->ctx->engine, t->no))
+        return tm_error_set(&r->err, TM_EINUSE,
+                            "Attempt to change a resource which is still in "
+                            "use: Table is being backed up: %s",
+                            s->name);
     if (catalog_get(engine_catalog(r->ctx->engine), s->name, r->arena,
                     &t) == 0 &&
         t->pitr && t->status == TABLE_ACTIVE) {

@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +27,18 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
+#include "wal/wal.h"
+
+struct backup_job;
 
 struct backup_store {
     char *dir;
     pthread_mutex_t lock;
     struct backup_info **v;   /* ascending creation time */
     size_t n, cap;
+    struct backup_job *jobs;  /* backups being made (guarded by lock) */
+    _Atomic int stopping;     /* backup_store_stop: jobs stop early */
+    int test_delay_us;        /* per 256 rows in background jobs (tests) */
 };
 
 static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP",
@@ -137,14 +145,17 @@ static int write_sidecar(struct backup_store *s, const struct backup_info *b,
 
     table = json_loads(b->table_json, 0, NULL);
     o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s,"
-                  " s:s, s:s, s:o}",
+                  " s:s, s:s, s:o, s:I}",
                   "v", 1, "arn", b->arn, "id", b->id, "name", b->name, "type",
                   type_names[b->type], "created", (json_int_t)b->created_ms,
                   "expiry", (json_int_t)b->expiry_ms, "size",
                   (json_int_t)b->size_bytes, "items", (json_int_t)b->items,
                   "lsn", (json_int_t)b->lsn, "table_name", b->table_name,
                   "table_id", b->table_id, "table_arn", b->table_arn,
-                  "table", table ? table : json_object());
+                  "table", table ? table : json_object(), "table_no",
+                  (json_int_t)b->table_no);
+    if (o && b->creating)
+        json_object_set_new(o, "status", json_string("CREATING"));
     if (o == NULL)
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
@@ -171,17 +182,18 @@ static struct backup_info *read_sidecar(struct backup_store *s,
     json_t *o = json_load_file(path, 0, &jerr), *table;
     struct backup_info *b = NULL;
     const char *arn, *id, *name, *type, *tn, *tid, *tarn;
-    json_int_t created, expiry, size, items, lsn;
+    json_int_t created, expiry, size, items, lsn, no = 0;
+    const char *status = NULL;
     char file[4096];
 
     if (o == NULL ||
         json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s,"
-                       " s:s, s:s, s:o}",
+                       " s:s, s:s, s:o, s?I, s?s}",
                     "arn", &arn, "id", &id, "name", &name, "type", &type,
                     "created", &created, "expiry", &expiry, "size", &size,
                     "items", &items, "lsn", &lsn, "table_name", &tn,
                     "table_id", &tid, "table_arn", &tarn, "table",
-                    &table) != 0) {
+                    &table, "table_no", &no, "status", &status) != 0) {
         tm_warn("backup store: %s is not a valid backup description; "
                 "ignored",
                 path);
@@ -200,6 +212,8 @@ static struct backup_info *read_sidecar(struct backup_store *s,
     b->size_bytes = (uint64_t)size;
     b->items = (uint64_t)items;
     b->lsn = (uint64_t)lsn;
+    b->table_no = (uint64_t)no;
+    b->creating = status != NULL && strcmp(status, "CREATING") == 0;
     snprintf(file, sizeof file, "%s/%s.tmbak", s->dir, id);
     b->arn = strdup(arn);
     b->id = strdup(id);
@@ -264,7 +278,7 @@ int backup_store_open(const char *dir, int readonly,
             struct stat st;
             if (b == NULL)
                 continue;
-            if (stat(b->path, &st) != 0) {
+            if (!b->creating && stat(b->path, &st) != 0) {
                 tm_warn("backup store: %s has no rows file %s; ignored",
                         path, b->path);
                 info_free(b);
@@ -311,43 +325,120 @@ void backup_store_close(struct backup_store *s)
 
 /* ---- create ---------------------------------------------------------------- */
 
-int backup_store_create(struct backup_store *s, struct engine *e,
-                        const char *table_name, const char *backup_name,
-                        enum backup_type type, const char *region,
-                        const char *account, struct arena *a,
-                        struct backup_info **out, struct tm_error *err)
+/* One change to undo: the row `key` as it was at the backup's LSN (absent
+ * when !existed).  `seq` keeps the log order among changes of one key. */
+struct undo {
+    uint8_t *key, *old;
+    size_t klen, olen;
+    int existed;
+    uint64_t seq;
+};
+
+static void undo_free(struct undo *u, size_t n)
 {
-    struct backup_info *b = calloc(1, sizeof *b);
-    struct engine_rtx *rtx = NULL;
+    for (size_t i = 0; u && i < n; i++) {
+        free(u[i].key);
+        free(u[i].old);
+    }
+    free(u);
+}
+
+/* Write the rows of table number `no` in snapshot `rtx`, with the changes
+ * `u` (sorted, one per key) undone, to b->path.  Checks *stop every 4096
+ * rows (a server shutting down): TM_EUNAVAILABLE then. */
+static int write_rows(struct engine_rtx *rtx, uint64_t no,
+                      const struct backup_info *b, const struct undo *u,
+                      size_t nu, const _Atomic int *stop, int delay_us,
+                      struct backup_stats *st, struct tm_error *err)
+{
     struct engine_cursor *cur = NULL;
     struct backup_writer *w = NULL;
     struct backup_meta m = {0};
-    struct backup_stats st;
-    struct table *t;
+    const uint8_t *k = NULL, *it = NULL;
+    size_t kl = 0, il = 0, ui = 0;
+    uint64_t rows = 0;
+    int rc, got;
+
+    m.table_json = b->table_json;
+    m.lsn = b->lsn;
+    m.created_ms = b->created_ms;
+    m.backup_arn = b->arn;
+    m.table_arn = b->table_arn;
+    m.table_id = b->table_id;
+    m.backup_name = b->name;
+    m.backup_type = (int)b->type;
+    if ((rc = backup_writer_open(b->path, &m, &w, err)))
+        return rc;
+    /* compress and write on a second thread while this one reads rows;
+     * without it (no thread to be had) the writer works alone */
+    if (backup_writer_set_threads(w, 1, err) != 0)
+        tm_warn("%s; writing on one thread", err->msg);
+    if ((rc = engine_cursor_open(rtx, no, &cur)) ||
+        (rc = engine_cursor_seek(cur, NULL, 0, 0, 0))) {
+        rc = tm_error_set(err, rc, "reading table %s failed", b->table_name);
+        goto out;
+    }
+    got = engine_cursor_next(cur, &k, &kl, &it, &il);
+    for (;;) {
+        int c;
+        if (got < 0) {
+            rc = tm_error_set(err, got, "reading table %s failed",
+                              b->table_name);
+            goto out;
+        }
+        if (got == 0 && ui == nu)
+            break;
+        c = got == 0 ? 1 : ui == nu ? -1
+                                    : engine_row_cmp(k, kl, u[ui].key,
+                                                     u[ui].klen);
+        if (c < 0) { /* unchanged since the backup's LSN */
+            rc = backup_writer_add(w, k, kl, it, il, err);
+            got = engine_cursor_next(cur, &k, &kl, &it, &il);
+        } else { /* changed since: as it was then (or absent) */
+            rc = u[ui].existed ? backup_writer_add(w, u[ui].key, u[ui].klen,
+                                                   u[ui].old, u[ui].olen, err)
+                               : 0;
+            ui++;
+            if (c == 0)
+                got = engine_cursor_next(cur, &k, &kl, &it, &il);
+        }
+        if (rc)
+            goto out;
+        if (delay_us && (rows & 255) == 255)
+            usleep((useconds_t)delay_us);
+        if ((++rows & 4095) == 0 && stop && atomic_load(stop)) {
+            rc = tm_error_set(err, TM_EUNAVAILABLE,
+                              "the server is shutting down");
+            goto out;
+        }
+    }
+    engine_cursor_close(cur);
+    cur = NULL;
+    rc = backup_writer_finish(w, st, err);
+    w = NULL;
+out:
+    engine_cursor_close(cur);
+    backup_writer_abort(w);
+    return rc;
+}
+
+/* A new description of a backup of `t` taken from `rtx` now. */
+static struct backup_info *new_info(struct backup_store *s,
+                                    const struct table *t,
+                                    struct engine_rtx *rtx,
+                                    const char *backup_name,
+                                    enum backup_type type, const char *region,
+                                    const char *account)
+{
+    struct backup_info *b = calloc(1, sizeof *b);
     struct buf tj;
     uint8_t rnd[4];
-    char id[64];
-    const uint8_t *k, *it;
-    size_t kl, il;
-    int rc, got;
+    char id[64], arn[1024], path[4096];
     uint64_t t0 = clock_mono_ns();
+    int rc;
 
-    buf_init(&tj, 16u << 20);
-    if (b == NULL) {
-        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-        goto out;
-    }
-    /* the snapshot first: the table and its rows as of this moment */
-    if ((rc = engine_read_begin(e, &rtx))) {
-        rc = tm_error_set(err, rc, "could not open a read snapshot");
-        goto out;
-    }
-    rc = catalog_get(engine_catalog(e), table_name, a, &t);
-    if (rc || t->status == TABLE_CREATING || t->restoring) {
-        rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                          table_name);
-        goto out;
-    }
+    if (b == NULL)
+        return NULL;
     b->created_ms = clock_now_ms();
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
         memcpy(rnd, &t0, sizeof rnd);
@@ -362,59 +453,72 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     b->name = strdup(backup_name);
     b->table_name = strdup(t->name);
     b->table_id = strdup(t->id);
-    {
-        char arn[1024];
-        snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s", region,
-                 account, t->name);
-        b->table_arn = strdup(arn);
-        snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s/backup/%s",
-                 region, account, t->name, id);
-        b->arn = strdup(arn);
-    }
-    {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s.tmbak", s->dir, id);
-        b->path = strdup(path);
-    }
+    b->table_no = t->no;
+    snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s", region,
+             account, t->name);
+    b->table_arn = strdup(arn);
+    snprintf(arn, sizeof arn, "arn:aws:dynamodb:%s:%s:table/%s/backup/%s",
+             region, account, t->name, id);
+    b->arn = strdup(arn);
+    snprintf(path, sizeof path, "%s/%s.tmbak", s->dir, id);
+    b->path = strdup(path);
+    buf_init(&tj, 16u << 20);
     if ((rc = table_to_json(t, &tj)) == 0)
         rc = buf_putc(&tj, 0);
     b->table_json = rc == 0 ? strdup((char *)tj.data) : NULL;
-    if (!b->id || !b->name || !b->table_name || !b->table_id ||
-        !b->table_arn || !b->arn || !b->path || !b->table_json) {
-        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-        goto out;
-    }
+    buf_free(&tj);
     b->items = atomic_load(&t->item_count);
     b->size_bytes = atomic_load(&t->size_bytes);
     b->lsn = engine_read_lsn(rtx);
-    m.table_json = b->table_json;
-    m.lsn = b->lsn;
-    m.created_ms = b->created_ms;
-    m.backup_arn = b->arn;
-    m.table_arn = b->table_arn;
-    m.table_id = b->table_id;
-    m.backup_name = b->name;
-    m.backup_type = (int)type;
-    if ((rc = backup_writer_open(b->path, &m, &w, err)))
-        goto out;
-    if ((rc = engine_cursor_open(rtx, t->no, &cur)) ||
-        (rc = engine_cursor_seek(cur, NULL, 0, 0, 0))) {
-        rc = tm_error_set(err, rc, "reading table %s failed", t->name);
+    if (!b->id || !b->name || !b->table_name || !b->table_id ||
+        !b->table_arn || !b->arn || !b->path || !b->table_json) {
+        info_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Run backups at the lowest CPU priority: the live table comes first. */
+static void sched_idle_self(void)
+{
+    struct sched_param sp = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
+}
+
+int backup_store_create(struct backup_store *s, struct engine *e,
+                        const char *table_name, const char *backup_name,
+                        enum backup_type type, const char *region,
+                        const char *account, struct arena *a,
+                        struct backup_info **out, struct tm_error *err)
+{
+    struct backup_info *b = NULL;
+    struct engine_rtx *rtx = NULL;
+    struct backup_stats st;
+    struct table *t;
+    int rc, policy;
+    struct sched_param sp;
+    uint64_t t0 = clock_mono_ns();
+
+    /* the snapshot first: the table and its rows as of this moment */
+    if ((rc = engine_read_begin(e, &rtx)))
+        return tm_error_set(err, rc, "could not open a read snapshot");
+    rc = catalog_get(engine_catalog(e), table_name, a, &t);
+    if (rc || t->status == TABLE_CREATING || t->restoring) {
+        rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                          table_name);
         goto out;
     }
-    while ((got = engine_cursor_next(cur, &k, &kl, &it, &il)) == 1)
-        if ((rc = backup_writer_add(w, k, kl, it, il, err)))
-            goto out;
-    if (got < 0) {
-        rc = tm_error_set(err, got, "reading table %s failed", t->name);
+    if ((b = new_info(s, t, rtx, backup_name, type, region, account)) ==
+        NULL) {
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
         goto out;
     }
-    engine_cursor_close(cur);
-    cur = NULL;
+    pthread_getschedparam(pthread_self(), &policy, &sp);
+    sched_idle_self();
+    rc = write_rows(rtx, t->no, b, NULL, 0, NULL, 0, &st, err);
+    pthread_setschedparam(pthread_self(), policy, &sp);
     engine_read_end(rtx);
     rtx = NULL;
-    rc = backup_writer_finish(w, &st, err);
-    w = NULL;
     if (rc)
         goto out;
     if ((rc = write_sidecar(s, b, err))) {
@@ -435,12 +539,430 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     else
         rc = tm_error_set(err, rc, "out of memory");
 out:
-    engine_cursor_close(cur);
     engine_read_end(rtx);
-    backup_writer_abort(w);
-    buf_free(&tj);
     info_free(b);
     return rc;
+}
+
+/* ---- backups made in the background --------------------------------------- */
+
+struct backup_job {
+    struct backup_store *s;
+    struct engine *e;
+    struct backup_info *b;     /* private copy */
+    struct engine_rtx *rtx;
+    struct undo *u;
+    size_t nu;
+    uint64_t hold_lsn;
+    pthread_t th;
+    int finished;              /* guarded by s->lock */
+    struct backup_job *next;
+};
+
+/* Drop backup `arn` from the registry and the directory (a failed job). */
+static void forget(struct backup_store *s, const char *arn)
+{
+    struct backup_info *b = NULL;
+    ssize_t i;
+
+    pthread_mutex_lock(&s->lock);
+    if ((i = find(s, arn)) >= 0) {
+        b = s->v[i];
+        memmove(s->v + i, s->v + i + 1, (s->n - (size_t)i - 1) * sizeof *s->v);
+        s->n--;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (b) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
+        unlink(path);
+        unlink(b->path);
+        fsync_dir(s->dir);
+        info_free(b);
+    }
+}
+
+static void *job_main(void *arg)
+{
+    struct backup_job *j = arg;
+    struct backup_store *s = j->s;
+    struct backup_stats st;
+    struct tm_error err;
+    uint64_t t0 = clock_mono_ns();
+    int rc;
+
+    sched_idle_self();
+    tm_error_clear(&err);
+    rc = write_rows(j->rtx, j->b->table_no, j->b, j->u, j->nu, &s->stopping,
+                    s->test_delay_us, &st, &err);
+    engine_read_end(j->rtx);
+    j->rtx = NULL;
+    if (rc == 0) {
+        j->b->creating = 0;
+        rc = write_sidecar(s, j->b, &err);
+    }
+    if (rc == 0) {
+        ssize_t i;
+        pthread_mutex_lock(&s->lock);
+        if ((i = find(s, j->b->arn)) >= 0)
+            s->v[i]->creating = 0;
+        pthread_mutex_unlock(&s->lock);
+        tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
+                "%.1f ms in the background%s",
+                j->b->arn, j->b->table_name, (unsigned long long)st.rows,
+                (unsigned long long)st.file_bytes,
+                (double)(clock_mono_ns() - t0) / 1e6,
+                j->nu ? " (resumed after a restart)" : "");
+    } else if (rc == TM_EUNAVAILABLE) {
+        tm_info("backup %s of table %s: stopped by the shutdown; it resumes "
+                "at the next start",
+                j->b->arn, j->b->table_name);
+    } else {
+        tm_errorf("backup %s of table %s failed and was removed: %s",
+                 j->b->arn, j->b->table_name, err.msg);
+        forget(s, j->b->arn);
+    }
+    engine_release_table(j->e, j->b->table_no, j->hold_lsn);
+    pthread_mutex_lock(&s->lock);
+    j->finished = 1;
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* Join the jobs that have finished (all of them with `all`). */
+static void reap(struct backup_store *s, int all)
+{
+    for (;;) {
+        struct backup_job **pp, *j = NULL;
+        pthread_mutex_lock(&s->lock);
+        for (pp = &s->jobs; *pp; pp = &(*pp)->next)
+            if (all || (*pp)->finished) {
+                j = *pp;
+                *pp = j->next;
+                break;
+            }
+        pthread_mutex_unlock(&s->lock);
+        if (j == NULL)
+            return;
+        pthread_join(j->th, NULL);
+        info_free(j->b);
+        undo_free(j->u, j->nu);
+        free(j);
+    }
+}
+
+static int job_start(struct backup_store *s, struct backup_job *j,
+                     struct tm_error *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&s->lock);
+    rc = pthread_create(&j->th, NULL, job_main, j);
+    if (rc == 0) {
+        j->next = s->jobs;
+        s->jobs = j;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc ? tm_error_set(err, TM_ENOMEM, "cannot start a backup thread: "
+                                             "%s",
+                             strerror(rc))
+              : 0;
+}
+
+/* Hold table `no` (see engine_hold_table), then open the snapshot the
+ * backup is made from: after the barrier every later change of the table
+ * carries its old item. */
+static int hold_and_snapshot(struct engine *e, uint64_t no, uint64_t from,
+                             struct engine_rtx **rtx, struct tm_error *err)
+{
+    int rc;
+
+    if ((rc = engine_hold_table(e, no, from)))
+        return tm_error_set(err, TM_ELIMIT,
+                            "Too many backups are being created at once; "
+                            "try again when one has finished");
+    if ((rc = engine_barrier(e)) || (rc = engine_read_begin(e, rtx))) {
+        engine_release_table(e, no, from);
+        return tm_error_set(err, rc, "could not open a read snapshot");
+    }
+    return 0;
+}
+
+int backup_store_begin(struct backup_store *s, struct engine *e,
+                       const char *table_name, const char *backup_name,
+                       const char *region, const char *account,
+                       struct arena *a, struct backup_info **out,
+                       struct tm_error *err)
+{
+    struct backup_job *j = NULL;
+    struct engine_rtx *rtx = NULL;
+    struct table *t, *t2;
+    uint64_t from;
+    int rc;
+
+    reap(s, 0);
+    /* the table's number and a lower bound of the snapshot's LSN */
+    if ((rc = engine_read_begin(e, &rtx)))
+        return tm_error_set(err, rc, "could not open a read snapshot");
+    rc = catalog_get(engine_catalog(e), table_name, a, &t);
+    from = engine_read_lsn(rtx);
+    engine_read_end(rtx);
+    rtx = NULL;
+    if (rc || t->status == TABLE_CREATING || t->restoring)
+        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                            table_name);
+    if ((rc = hold_and_snapshot(e, t->no, from, &rtx, err)))
+        return rc;
+    /* the table as of the snapshot: deleted or re-created meanwhile? */
+    rc = catalog_get(engine_catalog(e), table_name, a, &t2);
+    if (rc || t2->no != t->no || t2->status == TABLE_CREATING ||
+        t2->restoring) {
+        rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                          table_name);
+        goto fail;
+    }
+    if ((j = calloc(1, sizeof *j)) == NULL ||
+        (j->b = new_info(s, t2, rtx, backup_name, BACKUP_USER, region,
+                         account)) == NULL) {
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    j->s = s;
+    j->e = e;
+    j->rtx = rtx;
+    j->hold_lsn = from;
+    j->b->creating = 1;
+    /* durable before the answer: a crash from here on resumes it */
+    if ((rc = write_sidecar(s, j->b, err)))
+        goto fail;
+    {
+        struct backup_info *c = info_copy(j->b, NULL);
+        pthread_mutex_lock(&s->lock);
+        rc = c ? insert(s, c) : TM_ENOMEM;
+        pthread_mutex_unlock(&s->lock);
+        if (rc) {
+            info_free(c);
+            forget(s, j->b->arn);
+            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if ((*out = info_copy(j->b, a)) == NULL) {
+        forget(s, j->b->arn);
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = job_start(s, j, err))) {
+        forget(s, j->b->arn);
+        goto fail;
+    }
+    return 0;
+fail:
+    engine_read_end(rtx);
+    engine_release_table(e, t->no, from);
+    if (j)
+        info_free(j->b);
+    free(j);
+    return rc;
+}
+
+static int undo_cmp(const void *pa, const void *pb)
+{
+    const struct undo *a = pa, *b = pb;
+    int c = engine_row_cmp(a->key, a->klen, b->key, b->klen);
+    if (c)
+        return c;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* The changes of table `no` after `lsn` up to the snapshot `rtx`, one per
+ * key (its first: the row as it was at `lsn`), sorted in cursor order. */
+static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
+                        struct engine_rtx *rtx, struct undo **out,
+                        size_t *nout, struct tm_error *err)
+{
+    struct wal_reader *r = NULL;
+    struct wal_record rec;
+    struct engine_change c;
+    struct undo *u = NULL;
+    size_t n = 0, cap = 0, k = 0;
+    uint64_t upto = engine_read_lsn(rtx);
+    int rc, got;
+
+    *out = NULL;
+    *nout = 0;
+    if (upto <= lsn)
+        return 0;
+    rc = wal_reader_open(engine_wal_dir(e), engine_wal(e), lsn + 1, &r, err);
+    if (rc == TM_ENOTFOUND)
+        return tm_error_set(err, TM_ECORRUPT,
+                            "the change log after LSN %llu is gone",
+                            (unsigned long long)lsn);
+    if (rc)
+        return rc;
+    while ((got = wal_reader_next(r, &rec, err)) == 1) {
+        int p = engine_change_parse(&rec, &c);
+        if (p < 0) {
+            rc = tm_error_set(err, p, "an unreadable change log record "
+                                      "(LSN %llu)",
+                              (unsigned long long)rec.lsn);
+            goto out;
+        }
+        if (c.lsn > upto)
+            break;
+        if (p == 0 || c.table_no != no)
+            continue;
+        if (c.existed && c.old_item == NULL) {
+            rc = tm_error_set(err, TM_ECORRUPT,
+                              "the change at LSN %llu lacks the old item",
+                              (unsigned long long)c.lsn);
+            goto out;
+        }
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            struct undo *nu = realloc(u, nc * sizeof *u);
+            if (nu == NULL) {
+                rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+                goto out;
+            }
+            u = nu;
+            cap = nc;
+        }
+        memset(&u[n], 0, sizeof u[n]);
+        u[n].seq = c.lsn;
+        u[n].existed = c.existed;
+        u[n].klen = c.klen;
+        u[n].olen = c.existed ? c.old_len : 0;
+        u[n].key = malloc(c.klen ? c.klen : 1);
+        u[n].old = c.existed ? malloc(c.old_len ? c.old_len : 1) : NULL;
+        if (u[n].key == NULL || (c.existed && u[n].old == NULL)) {
+            free(u[n].key);
+            free(u[n].old);
+            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(u[n].key, c.key, c.klen);
+        if (c.existed)
+            memcpy(u[n].old, c.old_item, c.old_len);
+        n++;
+    }
+    if (got < 0) {
+        rc = got;
+        goto out;
+    }
+    /* keep the first change of each key */
+    if (n)
+        qsort(u, n, sizeof *u, undo_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && engine_row_cmp(u[k - 1].key, u[k - 1].klen, u[i].key,
+                                    u[i].klen) == 0) {
+            free(u[i].key);
+            free(u[i].old);
+            continue;
+        }
+        u[k++] = u[i];
+    }
+    n = k;
+    rc = 0;
+out:
+    wal_reader_close(r);
+    if (rc) {
+        undo_free(u, n);
+        return rc;
+    }
+    *out = u;
+    *nout = n;
+    return 0;
+}
+
+int backup_store_resume(struct backup_store *s, struct engine *e)
+{
+    struct backup_info **todo = NULL;
+    size_t n = 0;
+    int failed = 0;
+
+    pthread_mutex_lock(&s->lock);
+    if (s->n && (todo = calloc(s->n, sizeof *todo)) != NULL)
+        for (size_t i = 0; i < s->n; i++)
+            if (s->v[i]->creating)
+                todo[n++] = info_copy(s->v[i], NULL);
+    pthread_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) {
+        struct backup_info *b = todo[i];
+        struct backup_job *j = NULL;
+        struct engine_rtx *rtx = NULL;
+        struct tm_error err;
+        struct arena *a = arena_create(4096, 64u << 20);
+        struct table *t;
+        int rc;
+
+        tm_error_clear(&err);
+        if (b == NULL || a == NULL) {
+            info_free(b);
+            arena_destroy(a);
+            failed = 1;
+            continue;
+        }
+        rc = catalog_get(engine_catalog(e), b->table_name, a, &t);
+        if (rc || strcmp(t->id, b->table_id) != 0) {
+            tm_errorf("backup %s could not be finished: its table %s is gone; "
+                     "it was removed",
+                     b->arn, b->table_name);
+            forget(s, b->arn);
+            goto next;
+        }
+        b->table_no = t->no;
+        if ((rc = hold_and_snapshot(e, t->no, b->lsn, &rtx, &err)))
+            goto fail;
+        if ((j = calloc(1, sizeof *j)) == NULL) {
+            rc = tm_error_set(&err, TM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        j->s = s;
+        j->e = e;
+        j->b = b;
+        j->rtx = rtx;
+        j->hold_lsn = b->lsn;
+        if ((rc = collect_undo(e, t->no, b->lsn, rtx, &j->u, &j->nu, &err)))
+            goto fail;
+        tm_info("backup %s of table %s resumes: %zu rows changed since its "
+                "snapshot are taken from the change log",
+                b->arn, b->table_name, j->nu);
+        if ((rc = job_start(s, j, &err)))
+            goto fail;
+        b = NULL;
+        goto next;
+    fail:
+        tm_errorf("backup %s of table %s could not be resumed and was "
+                 "removed: %s",
+                 b->arn, b->table_name, err.msg);
+        if (rtx)
+            engine_release_table(e, t->no, b->lsn);
+        engine_read_end(rtx);
+        if (j)
+            undo_free(j->u, j->nu);
+        free(j);
+        forget(s, b->arn);
+        failed = 1;
+    next:
+        info_free(b);
+        arena_destroy(a);
+    }
+    free(todo);
+    return failed ? -1 : 0;
+}
+
+void backup_store_set_test_delay(struct backup_store *s, int us)
+{
+    s->test_delay_us = us;
+}
+
+void backup_store_stop(struct backup_store *s)
+{
+    if (s == NULL)
+        return;
+    atomic_store(&s->stopping, 1);
+    reap(s, 1);
 }
 
 /* ---- lookups --------------------------------------------------------------- */
@@ -508,6 +1030,11 @@ int backup_store_delete(struct backup_store *s, const char *arn,
                             arn);
     }
     b = s->v[i];
+    if (b->creating) {
+        pthread_mutex_unlock(&s->lock);
+        return tm_error_set(err, TM_EBACKUPINUSE,
+                            "Backup is being created: %s", arn);
+    }
     if (b->restores > 0) {
         pthread_mutex_unlock(&s->lock);
         return tm_error_set(err, TM_EBACKUPINUSE,
@@ -532,7 +1059,7 @@ int backup_store_use(struct backup_store *s, const char *arn, int delta)
     i = find(s, arn);
     if (i < 0)
         rc = TM_EBACKUPNOTFOUND;
-    else if (delta > 0 && s->v[i]->restores > 0)
+    else if (delta > 0 && (s->v[i]->restores > 0 || s->v[i]->creating))
         rc = TM_EBACKUPINUSE;
     else
         s->v[i]->restores += delta;

@@ -13,10 +13,20 @@
  * Deleting a table never touches the store.
  *
  * Creating a backup reads one LMDB snapshot, so it holds the table exactly
- * as of the request while writes go on, and never blocks the writer.  It
- * completes before CreateBackup answers (a backup cannot be resumed after
- * a crash: the snapshot is gone), answering CREATING as DynamoDB does;
- * DescribeBackup then shows AVAILABLE.
+ * as of the request while writes go on, and never blocks the writer.
+ * CreateBackup (backup_store_begin) answers as soon as the backup's
+ * description is durable, with BackupStatus CREATING; a thread at the
+ * lowest CPU priority (SCHED_IDLE) writes the rows, then the description
+ * says AVAILABLE.  Meanwhile the table is held (engine_hold_table): its
+ * changes are logged with their old items, the log is kept from the
+ * snapshot's LSN, and DeleteTable is refused.  If the server stops or
+ * crashes first, backup_store_resume finishes it at the next start from a
+ * new snapshot, with every change since the first snapshot undone from
+ * the log, so the backup still holds the table exactly as of the request.
+ * A backup whose writing fails (disk full, I/O error) disappears, logged;
+ * the table and the other backups are untouched.  The other kinds
+ * (SYSTEM at DeleteTable, scheduled, PITR bases) are written by the
+ * calling thread (backup_store_create), also at SCHED_IDLE.
  *
  * Thread-safety: the registry is guarded by one mutex; lookups copy into
  * the caller's arena.
@@ -48,6 +58,8 @@ struct backup_info {
     char *table_json;       /* table_to_json of the table then */
     char *path;             /* the .tmbak file */
     int restores;           /* restores reading it right now */
+    int creating;           /* BackupStatus CREATING: being written */
+    uint64_t table_no;      /* the table's row-key prefix number */
 };
 
 struct backup_store;
@@ -72,6 +84,29 @@ int backup_store_create(struct backup_store *s, struct engine *e,
                         const char *account, struct arena *a,
                         struct backup_info **out, struct tm_error *err);
 
+/* CreateBackup: start a USER backup of `table_name` from a snapshot now
+ * and return at once; *out (in `a`) has creating = 1.  TM_ETABLENOTFOUND,
+ * TM_ELIMIT (64 backups in progress), TM_EIO (the description could not
+ * be written: nothing was started). */
+int backup_store_begin(struct backup_store *s, struct engine *e,
+                       const char *table_name, const char *backup_name,
+                       const char *region, const char *account,
+                       struct arena *a, struct backup_info **out,
+                       struct tm_error *err);
+
+/* At start, after engine_open and before any write is accepted: resume
+ * every backup left CREATING by a stop or a crash.  Returns 0, or -1 when
+ * one could not be resumed (it is removed, and the reason logged). */
+int backup_store_resume(struct backup_store *s, struct engine *e);
+
+/* Tests only (--unsafe-test-slow-backups): background backups sleep `us`
+ * microseconds per 256 rows, so a test can act while one is CREATING. */
+void backup_store_set_test_delay(struct backup_store *s, int us);
+
+/* Stop the background backups (they resume at the next start) and wait
+ * for their threads; before engine_close.  NULL-safe. */
+void backup_store_stop(struct backup_store *s);
+
 /* A copy of backup `arn` in `a`: 0, or TM_EBACKUPNOTFOUND. */
 int backup_store_get(struct backup_store *s, const char *arn,
                      struct arena *a, struct backup_info **out);
@@ -81,14 +116,15 @@ int backup_store_list(struct backup_store *s, struct arena *a,
                       struct backup_info ***out, size_t *n);
 
 /* Delete backup `arn`: TM_EBACKUPNOTFOUND, TM_EBACKUPINUSE while a restore
- * reads it, or 0 with *out the description before deletion. */
+ * reads it or while it is being created, or 0 with *out the description before deletion. */
 int backup_store_delete(struct backup_store *s, const char *arn,
                         struct arena *a, struct backup_info **out,
                         struct tm_error *err);
 
 /* Mark backup `arn` as read by one more (+1) or one fewer (-1) restore.
  * +1 fails with TM_EBACKUPINUSE when a restore already reads it (one
- * restore per backup at a time, as on DynamoDB). */
+ * restore per backup at a time, as on DynamoDB) or while it is being
+ * created. */
 int backup_store_use(struct backup_store *s, const char *arn, int delta);
 
 /* Remove SYSTEM backups past their expiry.  Returns how many. */

@@ -178,6 +178,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -401,8 +402,8 @@ struct backup_writer {
     char *path;           /* final name */
     char *tmp;            /* "<path>.tmp", written to until _finish */
     int fd;
-    int failed;           /* an I/O or memory error happened: only
-                             _abort remains */
+    _Atomic int failed;   /* an I/O or memory error happened: only
+                             _abort remains (set by either thread) */
     uint64_t salt;
     uint64_t off;         /* bytes written so far */
     uint64_t hdr_len;
@@ -427,6 +428,23 @@ struct backup_writer {
 
     backup_progress_fn progress;
     void *progress_ctx;
+
+    /* backup_writer_set_threads(w, 1): a helper thread compresses and
+     * writes each block while the caller fills the next one.  While
+     * `busy`, the helper alone touches the block and file state (off,
+     * blocks, hashes, cctx, comp, max_*, last_block_off); the caller
+     * waits for !busy before it reads them or posts the next block. */
+    int threaded;
+    pthread_t th;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int busy, stop;
+    uint8_t *bg_raw;      /* the block handed over (swapped with raw) */
+    size_t bg_len, bg_cap;
+    uint32_t bg_rows;
+    uint64_t bg_first;
+    int bg_rc;            /* the helper's first error, sticky */
+    struct tm_error bg_err;
 };
 
 static int w_io(struct backup_writer *w, struct tm_error *err,
@@ -454,8 +472,24 @@ static int w_write(struct backup_writer *w, const uint8_t *p, size_t n,
     return 0;
 }
 
+static void stop_helper(struct backup_writer *w)
+{
+    if (!w->threaded)
+        return;
+    pthread_mutex_lock(&w->m);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->m);
+    pthread_join(w->th, NULL);
+    pthread_mutex_destroy(&w->m);
+    pthread_cond_destroy(&w->cv);
+    w->threaded = 0;
+}
+
 static void writer_free(struct backup_writer *w)
 {
+    stop_helper(w);
+    free(w->bg_raw);
     if (w->fd >= 0)
         close(w->fd);
     XXH3_freeState(w->file_hash);
@@ -473,6 +507,7 @@ void backup_writer_abort(struct backup_writer *w)
 {
     if (w == NULL)
         return;
+    stop_helper(w); /* no write may follow the unlink */
     if (w->fd >= 0) {
         close(w->fd);
         w->fd = -1;
@@ -600,21 +635,22 @@ void backup_writer_set_level(struct backup_writer *w, int level)
     w->level = level;
 }
 
-/* Compress and write the rows collected in w->raw as one block. */
-static int flush_block(struct backup_writer *w, struct tm_error *err)
+/* Compress and write `len` bytes of `rows` rows (the first is row number
+ * `first`) as one block: on the caller's thread, or the helper's. */
+static int write_block(struct backup_writer *w, const uint8_t *raw,
+                       size_t len, uint32_t rows, uint64_t first,
+                       struct tm_error *err)
 {
     size_t bound, clen;
     uint8_t *h;
 
-    if (w->raw_rows == 0)
-        return 0;
-    bound = ZSTD_compressBound(w->raw_len);
+    bound = ZSTD_compressBound(len);
     if (ensure(&w->comp, &w->comp_cap, BLK_HDR + bound) != 0) {
         w->failed = 1;
         return tm_error_set(err, TM_ENOMEM, "backup file: out of memory");
     }
-    clen = ZSTD_compressCCtx(w->cctx, w->comp + BLK_HDR, bound, w->raw,
-                             w->raw_len, w->level);
+    clen = ZSTD_compressCCtx(w->cctx, w->comp + BLK_HDR, bound, raw, len,
+                             w->level);
     if (ZSTD_isError(clen)) {
         w->failed = 1;
         return tm_error_set(err, TM_EINTERNAL,
@@ -622,12 +658,12 @@ static int flush_block(struct backup_writer *w, struct tm_error *err)
                             ZSTD_getErrorName(clen));
     }
     h = w->comp;
-    put_u32(h, (uint32_t)w->raw_len);
+    put_u32(h, (uint32_t)len);
     put_u32(h + 4, (uint32_t)clen);
-    put_u32(h + 8, w->raw_rows);
+    put_u32(h + 8, rows);
     put_u32(h + 12, 0);
     put_u64(h + 16, w->blocks);
-    put_u64(h + 24, w->rows - w->raw_rows);
+    put_u64(h + 24, first);
     XXH3_64bits_reset_withSeed(w->blk_hash, w->salt);
     XXH3_64bits_update(w->blk_hash, h, 32);
     XXH3_64bits_update(w->blk_hash, h + BLK_HDR, clen);
@@ -637,13 +673,116 @@ static int flush_block(struct backup_writer *w, struct tm_error *err)
     if (w_write(w, h, BLK_HDR + clen, BLK_HDR + clen, err) != 0)
         return TM_EIO;
     w->blocks++;
-    if ((uint32_t)w->raw_len > w->max_raw)
-        w->max_raw = (uint32_t)w->raw_len;
+    if ((uint32_t)len > w->max_raw)
+        w->max_raw = (uint32_t)len;
     if ((uint32_t)clen > w->max_comp)
         w->max_comp = (uint32_t)clen;
+    return 0;
+}
+
+static void *helper_main(void *arg)
+{
+    struct backup_writer *w = arg;
+
+    pthread_mutex_lock(&w->m);
+    for (;;) {
+        while (!w->busy && !w->stop)
+            pthread_cond_wait(&w->cv, &w->m);
+        if (!w->busy)
+            break; /* stop, and nothing left to write */
+        pthread_mutex_unlock(&w->m);
+        {
+            struct tm_error e;
+            int rc = 0;
+            tm_error_clear(&e);
+            if (w->bg_rc == 0)
+                rc = write_block(w, w->bg_raw, w->bg_len, w->bg_rows,
+                                 w->bg_first, &e);
+            pthread_mutex_lock(&w->m);
+            if (rc && w->bg_rc == 0) {
+                w->bg_rc = rc;
+                w->bg_err = e;
+            }
+        }
+        w->busy = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->m);
+    return NULL;
+}
+
+/* Wait until the helper is idle; its error, if it had one. */
+static int helper_wait(struct backup_writer *w, struct tm_error *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&w->m);
+    while (w->busy)
+        pthread_cond_wait(&w->cv, &w->m);
+    rc = w->bg_rc;
+    if (rc) {
+        w->failed = 1;
+        if (err)
+            *err = w->bg_err;
+    }
+    pthread_mutex_unlock(&w->m);
+    return rc;
+}
+
+int backup_writer_set_threads(struct backup_writer *w, int n,
+                              struct tm_error *err)
+{
+    int rc;
+
+    if (n <= 0 || w->threaded)
+        return 0;
+    pthread_mutex_init(&w->m, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    rc = pthread_create(&w->th, NULL, helper_main, w);
+    if (rc != 0) {
+        pthread_mutex_destroy(&w->m);
+        pthread_cond_destroy(&w->cv);
+        return tm_error_set(err, TM_ENOMEM,
+                            "backup file %s: cannot start a thread: %s",
+                            w->tmp, strerror(rc));
+    }
+    w->threaded = 1;
+    return 0;
+}
+
+/* Write the rows collected in w->raw as one block (handing it to the
+ * helper thread when there is one). */
+static int flush_block(struct backup_writer *w, struct tm_error *err)
+{
+    int rc;
+
+    if (w->raw_rows == 0)
+        return 0;
+    if (!w->threaded) {
+        rc = write_block(w, w->raw, w->raw_len, w->raw_rows,
+                         w->rows - w->raw_rows, err);
+    } else if ((rc = helper_wait(w, err)) == 0) {
+        uint8_t *t = w->bg_raw;
+        if (w->progress) /* the blocks before this one are written */
+            w->progress(w->progress_ctx, w->rows - w->raw_rows, w->off);
+        size_t c = w->bg_cap;
+        w->bg_raw = w->raw;
+        w->bg_cap = w->raw_cap;
+        w->bg_len = w->raw_len;
+        w->bg_rows = w->raw_rows;
+        w->bg_first = w->rows - w->raw_rows;
+        w->raw = t;
+        w->raw_cap = c;
+        pthread_mutex_lock(&w->m);
+        w->busy = 1;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->m);
+    }
+    if (rc)
+        return rc;
     w->raw_len = 0;
     w->raw_rows = 0;
-    if (w->progress)
+    if (w->progress && !w->threaded)
         w->progress(w->progress_ctx, w->rows, w->off);
     return 0;
 }
@@ -720,8 +859,11 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
         goto fail;
     }
     rc = flush_block(w, err);
+    if (rc == 0 && w->threaded)
+        rc = helper_wait(w, err);
     if (rc)
         goto fail;
+    stop_helper(w);
 
     memset(f, 0, sizeof f);
     memcpy(f, FTR_MAGIC, MAGIC_LEN);

@@ -140,6 +140,15 @@ void backup_writer_set_progress(struct backup_writer *w,
  * want many blocks in a small file.  Call it before the first _add. */
 void backup_writer_set_block_bytes(struct backup_writer *w, size_t bytes);
 
+/* With n >= 1, a helper thread compresses and writes each block while
+ * the caller fills the next (two blocks in memory instead of one); the
+ * file is byte for byte what one thread writes.  The helper inherits the
+ * caller's scheduling policy.  An error of the helper is returned by the
+ * next _add or by _finish.  Call it before the first _add.  Returns 0 or
+ * TM_ENOMEM (no thread could be started; the writer still works). */
+int backup_writer_set_threads(struct backup_writer *w, int n,
+                              struct tm_error *err);
+
 /* Set the zstd level (default BACKUP_ZSTD_LEVEL), clamped to what libzstd
  * accepts (negative levels are faster still).  May be called at any time;
  * it applies from the next block. */

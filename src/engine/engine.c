@@ -98,6 +98,7 @@
 #define LMDB_KEY_MAX (8 + ROWKEY_INLINE)
 #define CHECKPOINT_MS 30000
 #define MAP_BYTES_DEFAULT (64ull << 30)
+#define ENGINE_HOLDS_MAX 64
 
 enum {
     REC_PUT = 1,
@@ -151,6 +152,15 @@ struct engine {
     _Atomic uint64_t committed_lsn;
     _Atomic int broken;
     _Atomic uint64_t pinned_lsn;  /* keep the log from here (0: no pin) */
+
+    /* Tables being backed up (engine_hold_table): their row changes carry
+     * the old item and the log is kept from the hold's LSN.  `nholds` is
+     * read without the lock on the write path (0: nothing held). */
+    pthread_mutex_t hold_lock;
+    _Atomic size_t nholds;
+    struct table_hold {
+        uint64_t no, lsn;
+    } holds[ENGINE_HOLDS_MAX];
 
     /* (first LSN, time) of the first batch in each minute, for retention:
      * the checkpointer keeps log records younger than the longest window
@@ -768,24 +778,126 @@ static int row_delete(struct engine_wtx *w, uint64_t no, int keep_old,
     return 0;
 }
 
+/* Old items are logged for a table with a stream, and for one being
+ * backed up (a backup resumed after a crash undoes the changes since its
+ * snapshot with them). */
+static int keep_old(struct engine *e, const struct table *t)
+{
+    return t->stream != STREAM_NONE || engine_table_held(e, t->no);
+}
+
 int engine_wtx_put(struct engine_wtx *w, const struct table *t,
                    const uint8_t *key, size_t klen, const uint8_t *item,
                    size_t ilen, size_t size)
 {
-    return row_put(w, t->no, t->stream != STREAM_NONE, key, klen, item, ilen,
-                   size);
+    return row_put(w, t->no, keep_old(w->e, t), key, klen, item, ilen, size);
 }
 
 int engine_wtx_delete(struct engine_wtx *w, const struct table *t,
                       const uint8_t *key, size_t klen)
 {
-    return row_delete(w, t->no, t->stream != STREAM_NONE, 0, key, klen);
+    return row_delete(w, t->no, keep_old(w->e, t), 0, key, klen);
 }
 
 int engine_wtx_delete_ttl(struct engine_wtx *w, const struct table *t,
                           const uint8_t *key, size_t klen)
 {
-    return row_delete(w, t->no, t->stream != STREAM_NONE, 1, key, klen);
+    return row_delete(w, t->no, keep_old(w->e, t), 1, key, klen);
+}
+
+/* ---- holds: tables being backed up ------------------------------------- */
+
+int engine_hold_table(struct engine *e, uint64_t no, uint64_t lsn)
+{
+    size_t n;
+    int rc = 0;
+
+    pthread_mutex_lock(&e->hold_lock);
+    n = atomic_load(&e->nholds);
+    if (n == ENGINE_HOLDS_MAX) {
+        rc = TM_ELIMIT;
+    } else {
+        e->holds[n].no = no;
+        e->holds[n].lsn = lsn;
+        atomic_store(&e->nholds, n + 1);
+    }
+    pthread_mutex_unlock(&e->hold_lock);
+    return rc;
+}
+
+void engine_release_table(struct engine *e, uint64_t no, uint64_t lsn)
+{
+    size_t n;
+
+    pthread_mutex_lock(&e->hold_lock);
+    n = atomic_load(&e->nholds);
+    for (size_t i = 0; i < n; i++)
+        if (e->holds[i].no == no && e->holds[i].lsn == lsn) {
+            e->holds[i] = e->holds[n - 1];
+            atomic_store(&e->nholds, n - 1);
+            break;
+        }
+    pthread_mutex_unlock(&e->hold_lock);
+}
+
+int engine_table_held(struct engine *e, uint64_t no)
+{
+    int held = 0;
+
+    if (atomic_load_explicit(&e->nholds, memory_order_acquire) == 0)
+        return 0;
+    pthread_mutex_lock(&e->hold_lock);
+    for (size_t i = 0; i < atomic_load(&e->nholds) && !held; i++)
+        held = e->holds[i].no == no;
+    pthread_mutex_unlock(&e->hold_lock);
+    return held;
+}
+
+/* The oldest LSN a hold keeps (UINT64_MAX: none). */
+static uint64_t hold_min_lsn(struct engine *e)
+{
+    uint64_t m = UINT64_MAX;
+
+    pthread_mutex_lock(&e->hold_lock);
+    for (size_t i = 0; i < atomic_load(&e->nholds); i++)
+        if (e->holds[i].lsn < m)
+            m = e->holds[i].lsn;
+    pthread_mutex_unlock(&e->hold_lock);
+    return m;
+}
+
+static int barrier_apply(struct engine_wtx *w, void *arg,
+                         struct tm_error *err)
+{
+    (void)w;
+    (void)arg;
+    (void)err;
+    return 0;
+}
+
+int engine_barrier(struct engine *e)
+{
+    struct engine_op op = {0};
+
+    op.apply = barrier_apply;
+    return engine_run(e, &op);
+}
+
+int engine_row_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    uint8_t ka[LMDB_KEY_MAX], kb[LMDB_KEY_MAX];
+    size_t la, lb, n;
+    int is_long, c;
+
+    la = lmdb_key(0, a, al, ka, &is_long);
+    lb = lmdb_key(0, b, bl, kb, &is_long);
+    n = la < lb ? la : lb;
+    c = memcmp(ka, kb, n);
+    if (c == 0 && la != lb)
+        c = la < lb ? -1 : 1;
+    if (c == 0 && (al != bl || memcmp(a, b, al) != 0))
+        c = al < bl ? -1 : al > bl ? 1 : memcmp(a, b, al);
+    return c;
 }
 
 int engine_wtx_index_put(struct engine_wtx *w, uint64_t index_no,
@@ -1671,8 +1783,11 @@ static void *ckpt_main(void *arg)
         {
             uint64_t keep = keep_from(e, lsn), pin = atomic_load(
                                                      &e->pinned_lsn);
+            uint64_t held = hold_min_lsn(e);
             if (pin && pin < keep)
                 keep = pin; /* point-in-time bases still need it */
+            if (held < keep)
+                keep = held; /* so do backups being written */
             if (wal_remove_before(e->wal, keep, &err) != 0)
                 tm_warn("checkpoint: %s", err.msg);
         }
@@ -1783,6 +1898,7 @@ int engine_open(const struct engine_options *o, struct engine **out,
     pthread_mutex_init(&e->ckpt_lock, NULL);
     pthread_cond_init(&e->ckpt_cond, NULL);
     pthread_mutex_init(&e->sample_lock, NULL);
+    pthread_mutex_init(&e->hold_lock, NULL);
     e->samples = calloc(SAMPLES_MAX, sizeof *e->samples);
     e->dir = strdup(o->data_dir);
     e->cat = catalog_create();

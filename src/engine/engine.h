@@ -201,6 +201,28 @@ int engine_change_parse(const struct wal_record *r, struct engine_change *c);
  * retention rules say: point-in-time recovery's oldest base needs them. */
 void engine_pin_log(struct engine *e, uint64_t lsn);
 
+/* Backups being written (src/backup).  While a hold is on table number
+ * `no`, every change of one of its rows is logged with the old item (as
+ * for a table with a stream), the log is kept from `lsn` on, and the
+ * table cannot be deleted (engine_table_held).  A backup whose snapshot
+ * was lost in a crash is then finished from a later snapshot by undoing
+ * the table's changes after `lsn`.  Holds live in memory only: the backup
+ * store takes them again at start, before any write.  Any thread.
+ * _hold returns 0 or TM_ELIMIT (64 holds at once). */
+int engine_hold_table(struct engine *e, uint64_t no, uint64_t lsn);
+void engine_release_table(struct engine *e, uint64_t no, uint64_t lsn);
+int engine_table_held(struct engine *e, uint64_t no);
+
+/* Wait until every batch the writer had begun when this was called is
+ * committed (an empty op through the queue).  After a hold, a barrier
+ * ensures that every change committed later carries its old item.
+ * Returns 0 or TM_EUNAVAILABLE. */
+int engine_barrier(struct engine *e);
+
+/* Compare two row keys (of one table) in the order cursors return them:
+ * <0, 0, >0. */
+int engine_row_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);
+
 /* The live change log and its directory, for readers (wal_reader_open). */
 struct wal *engine_wal(struct engine *e);
 const char *engine_wal_dir(struct engine *e);

@@ -495,3 +495,25 @@ def error_of(excinfo):
 def arn(name):
     return "arn:aws:dynamodb:%s:%s:table/%s" % (REGION,
                                                 ACCOUNT, name)
+
+
+def wait_backup(client, arn, timeout=60.0):
+    """Poll DescribeBackup until backup `arn` is AVAILABLE and return its
+    description.  CreateBackup answers CREATING and writes the rows in the
+    background, as DynamoDB does; clients wait the same way before they
+    restore.  `client` is a boto3 client or a RawClient."""
+    deadline = time.time() + timeout
+    while True:
+        if isinstance(client, RawClient):
+            d = client.call("DescribeBackup", {"BackupArn": arn})
+        else:
+            d = client.describe_backup(BackupArn=arn)
+        d = d["BackupDescription"]
+        status = d["BackupDetails"]["BackupStatus"]
+        if status == "AVAILABLE":
+            return d
+        assert status == "CREATING", d
+        if time.time() > deadline:
+            raise AssertionError("backup %s still CREATING after %.0f s"
+                                 % (arn, timeout))
+        time.sleep(0.02)

@@ -39,6 +39,7 @@ def made(tmp_path):
                                                                   start + 25)]})
     arn = c.create_backup(TableName="notes",
                           BackupName="nightly")["BackupDetails"]["BackupArn"]
+    harness.wait_backup(c, arn)
     path = glob.glob(str(tmp_path / "data" / "backups" / "*.tmbak"))[0]
     yield srv, c, arn, path
     if srv.proc and srv.proc.poll() is None:

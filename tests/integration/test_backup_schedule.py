@@ -41,6 +41,7 @@ def test_schedule_takes_prunes_and_restores(tmp_path):
         wait_for(lambda: len(scheduled(c)) == 1)  # the first, at once
         manual = c.create_backup(TableName="notes", BackupName="by-hand")[
             "BackupDetails"]["BackupArn"]
+        harness.wait_backup(c, manual)
         for i in range(5):
             c.put_item(TableName="notes", Item={"userId": {"S": "u"},
                                                 "noteId": {"S": "n%d" % i}})

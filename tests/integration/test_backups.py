@@ -89,8 +89,12 @@ def store_dir_of(server):
 # ------------------------------------------------------------------- helpers
 
 def backup(ddb, table, name="nightly"):
-    return ddb.create_backup(TableName=table,
-                             BackupName=name)["BackupDetails"]["BackupArn"]
+    """CreateBackup, then wait until it is AVAILABLE (it is written in the
+    background)."""
+    arn = ddb.create_backup(TableName=table,
+                            BackupName=name)["BackupDetails"]["BackupArn"]
+    harness.wait_backup(ddb, arn)
+    return arn
 
 
 def backup_id(arn):
@@ -292,7 +296,12 @@ def test_cli_seed_flow(aws, server):
     assert created["BackupStatus"] == "CREATING"
     assert created["BackupType"] == "USER"
 
-    desc = aws("describe-backup", "--backup-arn", arn)["BackupDescription"]
+    # written in the background: describe-backup says AVAILABLE when done
+    for _ in range(500):
+        desc = aws("describe-backup", "--backup-arn", arn)["BackupDescription"]
+        if desc["BackupDetails"]["BackupStatus"] != "CREATING":
+            break
+        time.sleep(0.02)
     assert desc["BackupDetails"]["BackupStatus"] == "AVAILABLE"
     assert desc["SourceTableDetails"]["TableName"] == "notes"
     assert desc["SourceTableDetails"]["ItemCount"] == 3
@@ -347,6 +356,7 @@ def test_create_describe_list_shapes(ddb, raw):
     assert round(created * 1000) == int(m.group("ms"))
     assert abs(created - time.time()) < 60
     arn = d["BackupArn"]
+    harness.wait_backup(raw, arn)
 
     r = raw.request("DescribeBackup", {"BackupArn": arn})
     assert r.status == 200, r
@@ -392,6 +402,7 @@ def test_create_backup_by_table_arn_and_repeatedly(ddb, notes):
             for _ in range(5)]
     assert len(set(arns)) == 5
     for arn in arns:
+        harness.wait_backup(ddb, arn)
         assert BACKUP_ARN_RE.match(arn).group("table") == "notes"
         d = ddb.describe_backup(BackupArn=arn)["BackupDescription"]
         assert d["SourceTableDetails"]["TableName"] == "notes"

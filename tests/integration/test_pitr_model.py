@@ -164,6 +164,7 @@ def test_kill_during_restore_leaves_no_half_table(moved, tmp_path):
             "body": {"S": "x" * 200}}}} for i in range(start, start + 25)]})
     arn = c.create_backup(TableName="notes",
                           BackupName="big")["BackupDetails"]["BackupArn"]
+    harness.wait_backup(c, arn)
     c.restore_table_from_backup(TargetTableName="copy", BackupArn=arn)
     # kill while it loads (or just after: both must end the same way)
     time.sleep(0.02)

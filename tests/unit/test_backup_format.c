@@ -199,6 +199,10 @@ static void on_progress(void *ctx, uint64_t rows, uint64_t bytes)
 }
 
 /* Write rows 0..n-1 of `g` to `path`.  block_bytes 0: the default. */
+/* 1: writers use a helper thread (backup_writer_set_threads); the tests
+ * that write through write_rows run both ways. */
+static int g_threads;
+
 static int write_rows(const char *path, const struct backup_meta *m,
                       const struct gen *g, uint64_t n, size_t block_bytes,
                       struct backup_stats *st, struct progress_log *pl)
@@ -209,6 +213,11 @@ static int write_rows(const char *path, const struct backup_meta *m,
 
     if (backup_writer_open(path, m, &w, &err) != 0) {
         fprintf(stderr, "open: %s\n", err.msg);
+        return -1;
+    }
+    if (g_threads && backup_writer_set_threads(w, 1, &err) != 0) {
+        fprintf(stderr, "threads: %s\n", err.msg);
+        backup_writer_abort(w);
         return -1;
     }
     if (block_bytes)
@@ -1304,6 +1313,8 @@ static void test_io_error(void)
     /* During add. */
     ASSERT_EQ(backup_writer_open(path, &META, &w, &err), 0);
     backup_writer_set_block_bytes(w, 4096);
+    if (g_threads)
+        ASSERT_EQ(backup_writer_set_threads(w, 1, &err), 0);
     ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
     for (i = 0; i < 100000 && rc == 0; i++) {
         uint8_t key[8];
@@ -1325,6 +1336,8 @@ static void test_io_error(void)
 
     /* During finish (the last block and footer). */
     ASSERT_EQ(backup_writer_open(path, &META, &w, &err), 0);
+    if (g_threads)
+        ASSERT_EQ(backup_writer_set_threads(w, 1, &err), 0);
     for (i = 0; i < 100; i++) {
         uint8_t key[8];
         fill_key(key, 8, i);
@@ -1434,6 +1447,15 @@ int main(void)
     RUN(test_io_error);
     RUN(test_progress);
     RUN(test_memory_bound);
+    /* again with the helper thread: same files, same errors */
+    g_threads = 1;
+    RUN(test_empty);
+    RUN(test_one_row);
+    RUN(test_large);
+    RUN(test_block_boundaries);
+    RUN(test_levels);
+    RUN(test_io_error);
+    RUN(test_progress);
     if (test__failed == 0)
         nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(ibuf);
