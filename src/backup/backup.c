@@ -357,6 +357,7 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
     const uint8_t *k = NULL, *it = NULL;
     size_t kl = 0, il = 0, ui = 0;
     uint64_t rows = 0;
+    long ncpu;
     int rc, got;
 
     m.table_json = b->table_json;
@@ -369,9 +370,12 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
     m.backup_type = (int)b->type;
     if ((rc = backup_writer_open(b->path, &m, &w, err)))
         return rc;
-    /* compress and write on a second thread while this one reads rows;
-     * without it (no thread to be had) the writer works alone */
-    if (backup_writer_set_threads(w, 1, err) != 0)
+    /* compress on one helper thread per CPU while this one reads rows
+     * (all at SCHED_IDLE, inherited); without them the writer works
+     * alone */
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (backup_writer_set_threads(w, ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int)ncpu,
+                                  err) != 0)
         tm_warn("%s; writing on one thread", err->msg);
     if ((rc = engine_cursor_open(rtx, no, &cur)) ||
         (rc = engine_cursor_seek(cur, NULL, 0, 0, 0))) {

@@ -66,7 +66,7 @@
  *         24     8  first row: rows in all the blocks before this one
  *         32     8  block check: XXH3/salt of bytes 0..31 then the C
  *                   compressed bytes
- *         40     C  one zstd frame (level BACKUP_ZSTD_LEVEL, 3, unless
+ *         40     C  one zstd frame (level BACKUP_ZSTD_LEVEL, 1, unless
  *                   the writer was told otherwise) that decompresses to
  *                   exactly U bytes
  *
@@ -155,7 +155,8 @@
  *
  * Writer: the block being filled (raw, up to the target or one row) and
  * its compressed form, the previous key, a zstd context (fixed size, about
- * a megabyte at level 3).  Reader: the decompressed block, the compressed
+ * a megabyte); with n helper threads (backup_writer_set_threads), n more
+ * blocks, their compressed forms and n more zstd contexts.  Reader: the decompressed block, the compressed
  * block (file readers only; memory readers decompress straight from the
  * caller's buffer), the previous key, a zstd context, the header strings;
  * plus a 1 MiB read buffer during the checksum pass of _open, freed before
@@ -424,26 +425,39 @@ struct backup_writer {
     int have_prev;
 
     uint64_t rows, item_bytes, key_bytes, blocks, last_block_off;
+    uint64_t rows_written;  /* rows in the blocks written so far */
     uint32_t max_raw, max_comp;
 
     backup_progress_fn progress;
     void *progress_ctx;
 
-    /* backup_writer_set_threads(w, 1): a helper thread compresses and
-     * writes each block while the caller fills the next one.  While
-     * `busy`, the helper alone touches the block and file state (off,
-     * blocks, hashes, cctx, comp, max_*, last_block_off); the caller
-     * waits for !busy before it reads them or posts the next block. */
-    int threaded;
-    pthread_t th;
+    /* backup_writer_set_threads(w, n): n helper threads compress blocks
+     * side by side and write them in block order, while the caller fills
+     * the next one.  Slots cycle FREE -> FILLED (posted by the caller) ->
+     * taken by a helper, compressed with its own context, written when
+     * `next_write` reaches the slot's block number -> FREE.  Everything
+     * below and the file state (off, blocks, file_hash, max_*,
+     * last_block_off) is guarded by `m`; the file state is touched only
+     * by the helper whose turn it is, and read by the caller after
+     * helpers_drain. */
+    int nthreads;
+    pthread_t th[BACKUP_WRITER_THREADS_MAX];
     pthread_mutex_t m;
     pthread_cond_t cv;
-    int busy, stop;
-    uint8_t *bg_raw;      /* the block handed over (swapped with raw) */
-    size_t bg_len, bg_cap;
-    uint32_t bg_rows;
-    uint64_t bg_first;
-    int bg_rc;            /* the helper's first error, sticky */
+    int stop;
+    struct wslot {
+        uint8_t *raw, *comp;
+        size_t len, cap, comp_cap;
+        uint32_t rows;
+        uint64_t first, seq;
+        int state;        /* SLOT_FREE, SLOT_FILLED, SLOT_TAKEN */
+    } slot[BACKUP_WRITER_THREADS_MAX + 1];
+    int nslots;
+    int cur_slot;         /* the slot w->raw belongs to (the caller's) */
+    uint64_t next_post;   /* block number of the next posted slot */
+    uint64_t next_write;  /* block number to be written next */
+    int bg_rc;            /* the helpers' first error, sticky */
+    int bg_reported;      /* bg_err was handed to the caller */
     struct tm_error bg_err;
 };
 
@@ -472,24 +486,31 @@ static int w_write(struct backup_writer *w, const uint8_t *p, size_t n,
     return 0;
 }
 
-static void stop_helper(struct backup_writer *w)
+enum { SLOT_FREE, SLOT_FILLED, SLOT_TAKEN };
+
+static void stop_helpers(struct backup_writer *w)
 {
-    if (!w->threaded)
+    if (w->nthreads == 0)
         return;
     pthread_mutex_lock(&w->m);
     w->stop = 1;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->m);
-    pthread_join(w->th, NULL);
+    for (int i = 0; i < w->nthreads; i++)
+        pthread_join(w->th[i], NULL);
     pthread_mutex_destroy(&w->m);
     pthread_cond_destroy(&w->cv);
-    w->threaded = 0;
+    w->nthreads = 0;
 }
 
 static void writer_free(struct backup_writer *w)
 {
-    stop_helper(w);
-    free(w->bg_raw);
+    stop_helpers(w);
+    for (int i = 0; i < w->nslots; i++) {
+        if (i != w->cur_slot) /* the caller's is w->raw, freed below */
+            free(w->slot[i].raw);
+        free(w->slot[i].comp);
+    }
     if (w->fd >= 0)
         close(w->fd);
     XXH3_freeState(w->file_hash);
@@ -507,7 +528,7 @@ void backup_writer_abort(struct backup_writer *w)
 {
     if (w == NULL)
         return;
-    stop_helper(w); /* no write may follow the unlink */
+    stop_helpers(w); /* no write may follow the unlink */
     if (w->fd >= 0) {
         close(w->fd);
         w->fd = -1;
@@ -635,96 +656,128 @@ void backup_writer_set_level(struct backup_writer *w, int level)
     w->level = level;
 }
 
-/* Compress and write `len` bytes of `rows` rows (the first is row number
- * `first`) as one block: on the caller's thread, or the helper's. */
-static int write_block(struct backup_writer *w, const uint8_t *raw,
-                       size_t len, uint32_t rows, uint64_t first,
-                       struct tm_error *err)
+/* Compress `len` bytes of `rows` rows (the first is row number `first`)
+ * as block `seq` into *comp (header + frame); its length in *clen. */
+static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
+                          XXH3_state_t *hs, const uint8_t *raw, size_t len, uint32_t rows,
+                          uint64_t first, uint64_t seq, uint8_t **comp,
+                          size_t *comp_cap, size_t *clen, struct tm_error *err)
 {
-    size_t bound, clen;
+    size_t bound = ZSTD_compressBound(len), n;
     uint8_t *h;
 
-    bound = ZSTD_compressBound(len);
-    if (ensure(&w->comp, &w->comp_cap, BLK_HDR + bound) != 0) {
+    if (ensure(comp, comp_cap, BLK_HDR + bound) != 0) {
         w->failed = 1;
         return tm_error_set(err, TM_ENOMEM, "backup file: out of memory");
     }
-    clen = ZSTD_compressCCtx(w->cctx, w->comp + BLK_HDR, bound, raw, len,
-                             w->level);
-    if (ZSTD_isError(clen)) {
+    n = ZSTD_compressCCtx(cctx, *comp + BLK_HDR, bound, raw, len, w->level);
+    if (ZSTD_isError(n)) {
         w->failed = 1;
         return tm_error_set(err, TM_EINTERNAL,
                             "backup file %s: compression failed: %s", w->tmp,
-                            ZSTD_getErrorName(clen));
+                            ZSTD_getErrorName(n));
     }
-    h = w->comp;
+    h = *comp;
     put_u32(h, (uint32_t)len);
-    put_u32(h + 4, (uint32_t)clen);
+    put_u32(h + 4, (uint32_t)n);
     put_u32(h + 8, rows);
     put_u32(h + 12, 0);
-    put_u64(h + 16, w->blocks);
+    put_u64(h + 16, seq);
     put_u64(h + 24, first);
-    XXH3_64bits_reset_withSeed(w->blk_hash, w->salt);
-    XXH3_64bits_update(w->blk_hash, h, 32);
-    XXH3_64bits_update(w->blk_hash, h + BLK_HDR, clen);
-    put_u64(h + 32, XXH3_64bits_digest(w->blk_hash));
+    XXH3_64bits_reset_withSeed(hs, w->salt);
+    XXH3_64bits_update(hs, h, 32);
+    XXH3_64bits_update(hs, h + BLK_HDR, n);
+    put_u64(h + 32, XXH3_64bits_digest(hs));
+    *clen = BLK_HDR + n;
+    return 0;
+}
 
+/* Append a compressed block (of `len` raw bytes) to the file. */
+static int append_block(struct backup_writer *w, const uint8_t *comp,
+                        size_t clen, size_t len, uint32_t rows,
+                        struct tm_error *err)
+{
     w->last_block_off = w->off;
-    if (w_write(w, h, BLK_HDR + clen, BLK_HDR + clen, err) != 0)
+    if (w_write(w, comp, clen, clen, err) != 0)
         return TM_EIO;
     w->blocks++;
+    w->rows_written += rows;
     if ((uint32_t)len > w->max_raw)
         w->max_raw = (uint32_t)len;
-    if ((uint32_t)clen > w->max_comp)
-        w->max_comp = (uint32_t)clen;
+    if ((uint32_t)(clen - BLK_HDR) > w->max_comp)
+        w->max_comp = (uint32_t)(clen - BLK_HDR);
     return 0;
 }
 
 static void *helper_main(void *arg)
 {
     struct backup_writer *w = arg;
+    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    XXH3_state_t *hs = XXH3_createState();
 
     pthread_mutex_lock(&w->m);
     for (;;) {
-        while (!w->busy && !w->stop)
+        struct wslot *sl = NULL;
+        struct tm_error e;
+        size_t clen = 0;
+        int rc = 0;
+
+        for (;;) {
+            sl = NULL;
+            for (int i = 0; i < w->nslots; i++)
+                if (w->slot[i].state == SLOT_FILLED &&
+                    (sl == NULL || w->slot[i].seq < sl->seq))
+                    sl = &w->slot[i];
+            if (sl || w->stop)
+                break;
             pthread_cond_wait(&w->cv, &w->m);
-        if (!w->busy)
-            break; /* stop, and nothing left to write */
-        pthread_mutex_unlock(&w->m);
-        {
-            struct tm_error e;
-            int rc = 0;
-            tm_error_clear(&e);
-            if (w->bg_rc == 0)
-                rc = write_block(w, w->bg_raw, w->bg_len, w->bg_rows,
-                                 w->bg_first, &e);
-            pthread_mutex_lock(&w->m);
-            if (rc && w->bg_rc == 0) {
-                w->bg_rc = rc;
-                w->bg_err = e;
-            }
         }
-        w->busy = 0;
+        if (sl == NULL)
+            break; /* stopping, and nothing posted is left */
+        sl->state = SLOT_TAKEN;
+        rc = w->bg_rc;
+        pthread_mutex_unlock(&w->m);
+        tm_error_clear(&e);
+        if (rc == 0 && (cctx == NULL || hs == NULL))
+            rc = tm_error_set(&e, TM_ENOMEM, "backup file: out of memory");
+        else if (rc == 0)
+            rc = compress_block(w, cctx, hs, sl->raw, sl->len, sl->rows,
+                                sl->first, sl->seq, &sl->comp, &sl->comp_cap,
+                                &clen, &e);
+        pthread_mutex_lock(&w->m);
+        while (w->next_write != sl->seq)
+            pthread_cond_wait(&w->cv, &w->m);
+        /* our turn: the blocks before this one are in the file */
+        if (rc == 0 && w->bg_rc == 0)
+            rc = append_block(w, sl->comp, clen, sl->len, sl->rows, &e);
+        if (rc && w->bg_rc == 0) {
+            w->bg_rc = rc;
+            w->bg_err = e;
+            w->failed = 1;
+        }
+        w->next_write++;
+        sl->state = SLOT_FREE;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->m);
+    ZSTD_freeCCtx(cctx);
+    XXH3_freeState(hs);
     return NULL;
 }
 
-/* Wait until the helper is idle; its error, if it had one. */
-static int helper_wait(struct backup_writer *w, struct tm_error *err)
+/* Wait until every posted block is written; the helpers' error if any. */
+static int helpers_drain(struct backup_writer *w, struct tm_error *err)
 {
     int rc;
 
     pthread_mutex_lock(&w->m);
-    while (w->busy)
+    while (w->next_write != w->next_post)
         pthread_cond_wait(&w->cv, &w->m);
     rc = w->bg_rc;
-    if (rc) {
-        w->failed = 1;
-        if (err)
-            *err = w->bg_err;
-    }
+    if (rc && err)
+        *err = w->bg_err;
+    if (rc)
+        w->bg_reported = 1;
     pthread_mutex_unlock(&w->m);
     return rc;
 }
@@ -732,58 +785,123 @@ static int helper_wait(struct backup_writer *w, struct tm_error *err)
 int backup_writer_set_threads(struct backup_writer *w, int n,
                               struct tm_error *err)
 {
-    int rc;
+    int rc = 0;
 
-    if (n <= 0 || w->threaded)
+    if (n <= 0 || w->nthreads > 0 || w->rows > 0)
         return 0;
+    if (n > BACKUP_WRITER_THREADS_MAX)
+        n = BACKUP_WRITER_THREADS_MAX;
     pthread_mutex_init(&w->m, NULL);
     pthread_cond_init(&w->cv, NULL);
-    rc = pthread_create(&w->th, NULL, helper_main, w);
-    if (rc != 0) {
+    /* the caller fills slot 0 (w->raw) while the helpers work on others */
+    w->nslots = n + 1;
+    w->cur_slot = 0;
+    w->slot[0].raw = w->raw;
+    w->slot[0].cap = w->raw_cap;
+    w->slot[0].state = SLOT_TAKEN;
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = pthread_create(&w->th[i], NULL, helper_main, w);
+        if (rc == 0)
+            w->nthreads++;
+    }
+    if (w->nthreads == 0) {
         pthread_mutex_destroy(&w->m);
         pthread_cond_destroy(&w->cv);
-        return tm_error_set(err, TM_ENOMEM,
-                            "backup file %s: cannot start a thread: %s",
-                            w->tmp, strerror(rc));
+        w->nslots = 0;
+        memset(&w->slot[0], 0, sizeof w->slot[0]);
     }
-    w->threaded = 1;
-    return 0;
+    w->next_post = w->next_write = w->blocks;
+    return rc ? tm_error_set(err, TM_ENOMEM,
+                             "backup file %s: cannot start a thread: %s",
+                             w->tmp, strerror(rc))
+              : 0;
 }
 
-/* Write the rows collected in w->raw as one block (handing it to the
- * helper thread when there is one). */
+/* The error for a call after a failure: a helper's own error the first
+ * time it is reported, "an earlier write failed" after that. */
+static int failed_error(struct backup_writer *w, struct tm_error *err)
+{
+    int rc = 0;
+
+    if (w->nthreads > 0) {
+        pthread_mutex_lock(&w->m);
+        if (w->bg_rc && !w->bg_reported) {
+            rc = w->bg_rc;
+            w->bg_reported = 1;
+            if (err)
+                *err = w->bg_err;
+        }
+        pthread_mutex_unlock(&w->m);
+    }
+    return rc ? rc
+              : tm_error_set(err, TM_EIO,
+                             "backup file %s: an earlier write failed",
+                             w->tmp);
+}
+
+/* Write the rows collected in w->raw as one block, or post them to the
+ * helpers and take a free slot to fill next. */
 static int flush_block(struct backup_writer *w, struct tm_error *err)
 {
-    int rc;
+    struct wslot *cur = &w->slot[w->cur_slot], *next = NULL;
+    uint64_t written_rows, written_off;
+    int rc = 0;
 
     if (w->raw_rows == 0)
         return 0;
-    if (!w->threaded) {
-        rc = write_block(w, w->raw, w->raw_len, w->raw_rows,
-                         w->rows - w->raw_rows, err);
-    } else if ((rc = helper_wait(w, err)) == 0) {
-        uint8_t *t = w->bg_raw;
-        if (w->progress) /* the blocks before this one are written */
-            w->progress(w->progress_ctx, w->rows - w->raw_rows, w->off);
-        size_t c = w->bg_cap;
-        w->bg_raw = w->raw;
-        w->bg_cap = w->raw_cap;
-        w->bg_len = w->raw_len;
-        w->bg_rows = w->raw_rows;
-        w->bg_first = w->rows - w->raw_rows;
-        w->raw = t;
-        w->raw_cap = c;
-        pthread_mutex_lock(&w->m);
-        w->busy = 1;
-        pthread_cond_broadcast(&w->cv);
-        pthread_mutex_unlock(&w->m);
+    if (w->nthreads == 0) {
+        size_t clen;
+        rc = compress_block(w, w->cctx, w->blk_hash, w->raw, w->raw_len, w->raw_rows,
+                            w->rows - w->raw_rows, w->blocks, &w->comp,
+                            &w->comp_cap, &clen, err);
+        if (rc == 0)
+            rc = append_block(w, w->comp, clen, w->raw_len, w->raw_rows,
+                              err);
+        if (rc)
+            return rc;
+        w->raw_len = 0;
+        w->raw_rows = 0;
+        if (w->progress)
+            w->progress(w->progress_ctx, w->rows, w->off);
+        return 0;
     }
-    if (rc)
+    pthread_mutex_lock(&w->m);
+    cur->raw = w->raw; /* _add may have grown it */
+    cur->cap = w->raw_cap;
+    cur->len = w->raw_len;
+    cur->rows = w->raw_rows;
+    cur->first = w->rows - w->raw_rows;
+    cur->seq = w->next_post++;
+    cur->state = SLOT_FILLED;
+    pthread_cond_broadcast(&w->cv);
+    while (next == NULL) {
+        if ((rc = w->bg_rc) != 0)
+            break;
+        for (int i = 0; i < w->nslots && next == NULL; i++)
+            if (w->slot[i].state == SLOT_FREE) {
+                next = &w->slot[i];
+                w->cur_slot = i;
+            }
+        if (next == NULL)
+            pthread_cond_wait(&w->cv, &w->m);
+    }
+    if (rc) {
+        if (err)
+            *err = w->bg_err;
+        w->bg_reported = 1;
+        pthread_mutex_unlock(&w->m);
         return rc;
+    }
+    next->state = SLOT_TAKEN;
+    written_off = w->off;
+    written_rows = w->rows_written;
+    pthread_mutex_unlock(&w->m);
+    if (w->progress) /* what the helpers have written so far */
+        w->progress(w->progress_ctx, written_rows, written_off);
+    w->raw = next->raw;
+    w->raw_cap = next->cap;
     w->raw_len = 0;
     w->raw_rows = 0;
-    if (w->progress && !w->threaded)
-        w->progress(w->progress_ctx, w->rows, w->off);
     return 0;
 }
 
@@ -797,9 +915,7 @@ int backup_writer_add(struct backup_writer *w, const uint8_t *key,
     int rc;
 
     if (w->failed)
-        return tm_error_set(err, TM_EIO,
-                            "backup file %s: an earlier write failed",
-                            w->tmp);
+        return failed_error(w, err);
     if (klen > BACKUP_KEY_MAX || ilen > BACKUP_ITEM_MAX)
         return tm_error_set(err, TM_EVALIDATION,
                             "backup file %s: row %" PRIu64 " too large "
@@ -854,16 +970,15 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
     int rc, e;
 
     if (w->failed) {
-        rc = tm_error_set(err, TM_EIO,
-                          "backup file %s: an earlier write failed", w->tmp);
+        rc = failed_error(w, err);
         goto fail;
     }
     rc = flush_block(w, err);
-    if (rc == 0 && w->threaded)
-        rc = helper_wait(w, err);
+    if (rc == 0 && w->nthreads > 0)
+        rc = helpers_drain(w, err);
     if (rc)
         goto fail;
-    stop_helper(w);
+    stop_helpers(w);
 
     memset(f, 0, sizeof f);
     memcpy(f, FTR_MAGIC, MAGIC_LEN);

@@ -60,7 +60,7 @@
 
 /* zstd level of the blocks (backup_writer_set_level changes it; readers
  * do not care). */
-#define BACKUP_ZSTD_LEVEL 3
+#define BACKUP_ZSTD_LEVEL 1
 
 /* Limits, enforced by the writer (TM_EVALIDATION) and by the reader
  * (TM_ECORRUPT).  They are generous: DynamoDB keys are at most 2048 + 1024
@@ -140,12 +140,15 @@ void backup_writer_set_progress(struct backup_writer *w,
  * want many blocks in a small file.  Call it before the first _add. */
 void backup_writer_set_block_bytes(struct backup_writer *w, size_t bytes);
 
-/* With n >= 1, a helper thread compresses and writes each block while
- * the caller fills the next (two blocks in memory instead of one); the
- * file is byte for byte what one thread writes.  The helper inherits the
- * caller's scheduling policy.  An error of the helper is returned by the
- * next _add or by _finish.  Call it before the first _add.  Returns 0 or
- * TM_ENOMEM (no thread could be started; the writer still works). */
+/* With n >= 1 (at most BACKUP_WRITER_THREADS_MAX), n helper threads
+ * compress blocks side by side and write them in block order while the
+ * caller fills the next one (n + 1 blocks in memory instead of one); the
+ * file has the same layout and rows as one thread writes.  Helpers
+ * inherit the caller's scheduling policy.  A helper's error is returned
+ * by the next _add or by _finish.  Call it before the first _add.
+ * Returns 0, or TM_ENOMEM when not every thread could be started (the
+ * writer works with those that were, or alone). */
+#define BACKUP_WRITER_THREADS_MAX 8
 int backup_writer_set_threads(struct backup_writer *w, int n,
                               struct tm_error *err);
 
