@@ -188,8 +188,8 @@ static int full_key(const struct s3_client *c, const char *key,
                  c->prefix[0] ? "/" : "", key);
     if (n < 0 || (size_t)n > S3_KEY_MAX)
         return tm_error_set(err, TM_EVALIDATION,
-                            "S3 key \"%s\" with prefix \"%s\" is longer than "
-                            "%u bytes",
+                            "S3 key \"%.100s...\" with prefix \"%.100s\" is "
+                            "longer than %u bytes",
                             key, c->prefix, S3_KEY_MAX);
     return 0;
 }
@@ -208,7 +208,20 @@ const char *s3_describe(const struct s3_client *c, const char *key,
     return out;
 }
 
-/* "s3://bucket/fullkey" of a request. */
+/* Shorten `s` in place to about NAME_SHOWN bytes ("head...tail"), so that
+ * a message naming a long key still has room for what went wrong. */
+#define NAME_SHOWN 300
+static void shorten(char *s)
+{
+    size_t n = strlen(s), head = NAME_SHOWN / 2, tail = NAME_SHOWN / 2 - 3;
+
+    if (n <= NAME_SHOWN)
+        return;
+    memcpy(s + head, "...", 3);
+    memmove(s + head + 3, s + n - tail, tail + 1); /* with the NUL */
+}
+
+/* "s3://bucket/fullkey" of a request, for messages. */
 static void req_name(const struct req *r, char *out, size_t n)
 {
     if (r->label)
@@ -217,6 +230,7 @@ static void req_name(const struct req *r, char *out, size_t n)
         snprintf(out, n, "s3://%s/%s", r->c->bucket, r->key);
     else
         snprintf(out, n, "s3://%s", r->c->bucket);
+    shorten(out);
 }
 
 /* ==== curl callbacks ==================================================== */
@@ -1155,6 +1169,7 @@ static int readback_check(struct s3_client *c, const char *key,
     int rc;
 
     s3_describe(c, key, name, sizeof name);
+    shorten(name);
     snprintf(want, sizeof want, "%s", expect);
     if (c->corrupt_readback)
         want[0] = want[0] == '0' ? '1' : '0';

@@ -83,13 +83,14 @@ int s3_key_check(const char *key, const char *what, int allow_empty,
         unsigned char ch = (unsigned char)key[i];
         if (ch < 0x20 || ch == 0x7f)
             return tm_error_set(err, TM_EVALIDATION,
-                                "S3 %s \"%s\" holds control character "
+                                "S3 %s \"%.100s\" holds control character "
                                 "0x%02x at byte %zu",
                                 what, key, ch, i);
     }
     if (key[0] == '/' || key[n - 1] == '/')
         return tm_error_set(err, TM_EVALIDATION,
-                            "S3 %s \"%s\" must not start or end with '/'",
+                            "S3 %s \"%.100s\" must not start or end with "
+                            "'/'",
                             what, key);
     for (const char *p = key;; p++) {
         if (*p == '/' || *p == '\0') {
@@ -97,8 +98,8 @@ int s3_key_check(const char *key, const char *what, int allow_empty,
             if (len == 0 || (len == 1 && seg[0] == '.') ||
                 (len == 2 && seg[0] == '.' && seg[1] == '.'))
                 return tm_error_set(err, TM_EVALIDATION,
-                                    "S3 %s \"%s\" has an empty, \".\" or "
-                                    "\"..\" path segment",
+                                    "S3 %s \"%.100s\" has an empty, \".\" "
+                                    "or \"..\" path segment",
                                     what, key);
             if (*p == '\0')
                 break;
@@ -395,9 +396,10 @@ static int parse_u64(const char *s, size_t n, uint64_t *out)
     if (n == 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - d) / 10)
             return -1;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + d;
     }
     *out = v;
     return 0;
