@@ -1064,12 +1064,13 @@ static int mpu_initiate(struct s3_client *c, const char *fk, char **id,
     if (rc == 0) {
         if (!s3_xml_text((const char *)body.data, body.len, "UploadId", v,
                          sizeof v) ||
-            v[0] == '\0') {
+            v[0] == '\0' || strlen(v) >= sizeof v - 1) {
             char name[S3_KEY_MAX + 80];
             req_name(&r, name, sizeof name);
             rc = tm_error_set(err, TM_EIO,
                               "S3 CreateMultipartUpload %s: the answer has "
-                              "no <UploadId>",
+                              "no usable <UploadId> (missing, or over 1022 "
+                              "bytes)",
                               name);
         } else if ((*id = strdup(v)) == NULL) {
             rc = tm_error_set(err, TM_ENOMEM, "out of memory");

@@ -62,8 +62,9 @@ int s3_xml_next(const char *xml, size_t len, size_t *pos, const char *tag,
 int s3_xml_unescape(struct buf *out, const char *s, size_t n);
 
 /* The text of the first element `tag`, unescaped, as a NUL-terminated
- * string in `out` (truncated to `n` bytes).  Returns 1 if found, else 0
- * with out = "". */
+ * string in `out` (truncated to `n` - 1 bytes: a caller that must not
+ * accept a cut value checks strlen(out) < n - 1).  Returns 1 if found,
+ * else 0 with out = "". */
 int s3_xml_text(const char *xml, size_t len, const char *tag, char *out,
                 size_t n);
 

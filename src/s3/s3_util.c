@@ -354,11 +354,12 @@ int s3_xml_text(const char *xml, size_t len, const char *tag, char *out,
     out[0] = '\0';
     if (!s3_xml_next(xml, len, &pos, tag, &v, &vlen))
         return 0;
-    buf_init(&b, n + 16);
-    /* a value too long for `out` is cut: unescape only what can fit */
-    if (vlen > n + 8)
-        vlen = n + 8;
-    s3_xml_unescape(&b, v, vlen);
+    /* unescaping never lengthens: vlen bytes are enough */
+    buf_init(&b, vlen + 1);
+    if (s3_xml_unescape(&b, v, vlen) != 0) {
+        buf_free(&b);
+        return 0;
+    }
     k = b.len < n - 1 ? b.len : n - 1;
     if (k)
         memcpy(out, b.data, k);
@@ -598,12 +599,12 @@ static char *cred_path(void)
 {
     const char *f = env("AWS_SHARED_CREDENTIALS_FILE");
     const char *home = env("HOME");
-    char *out = NULL;
+    struct passwd pw, *found = NULL;
+    char pwbuf[4096], *out = NULL;
 
-    if (home == NULL) {
-        struct passwd *pw = getpwuid(getuid());
-        home = pw ? pw->pw_dir : NULL;
-    }
+    if (home == NULL &&
+        getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 && found)
+        home = found->pw_dir;
     if (f && strncmp(f, "~/", 2) == 0 && home) {
         if (asprintf(&out, "%s/%s", home, f + 2) < 0)
             out = NULL;

@@ -37,7 +37,9 @@ import pytest
 
 import harness
 
-DRIVER = os.path.join(harness.REPO_ROOT, "build", "tests", "drv_s3")
+# TIDEMARK_DRV_S3: another build of the driver (e.g. one under ASan)
+DRIVER = os.environ.get("TIDEMARK_DRV_S3") or os.path.join(
+    harness.REPO_ROOT, "build", "tests", "drv_s3")
 CEPH_S3 = os.environ.get("TIDEMARK_CEPH_S3") or os.path.normpath(
     os.path.join(harness.REPO_ROOT, "..", "shared", "tools", "ceph-s3"))
 MiB = 1024 * 1024

@@ -384,6 +384,12 @@ static void test_xml_error_and_escape(void)
     ASSERT_EQ(s3_xml_text(x, strlen(x), "Resource", msg, sizeof msg), 0);
     ASSERT_STR_EQ(msg, "");
     ASSERT_EQ(s3_xml_text("", 0, "Code", code, sizeof code), 0);
+    /* entities shrink: cut after unescaping, never inside an entity */
+    x = "<C>&amp;&amp;&amp;&amp;&amp;&amp;&amp;&amp;&lt;</C>";
+    ASSERT_EQ(s3_xml_text(x, strlen(x), "C", small, sizeof small), 1);
+    ASSERT_STR_EQ(small, "&&&&&");
+    ASSERT_EQ(s3_xml_text(x, strlen(x), "C", msg, sizeof msg), 1);
+    ASSERT_STR_EQ(msg, "&&&&&&&&<");
 
     buf_init(&b, 1024);
     ASSERT_EQ(s3_xml_escape(&b, "a&b<c>\"'"), 0);
