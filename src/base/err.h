@@ -20,7 +20,11 @@
 #define TM_NS_COREVAL "com.amazon.coral.validate#"
 #define TM_NS_CORESVC "com.amazon.coral.service#"
 
-/* XX(enum suffix, __type namespace, __type name, HTTP status) */
+/* XX(enum suffix, __type namespace, __type name, HTTP status)
+ *
+ * TM_ENOOBJECT is internal: an object-store (S3) object that does not
+ * exist.  Like TM_EIO it reaches a DynamoDB client, if ever, as an
+ * InternalServerError. */
 #define TM_ERR_MAP(XX)                                                        \
     XX(EVALIDATION, TM_NS_COREVAL, "ValidationException", 400)               \
     XX(ESERIALIZATION, TM_NS_CORESVC, "SerializationException", 400)             \
@@ -54,7 +58,8 @@
        400)                                                                  \
     XX(EUNKNOWNKEY, TM_NS_CORESVC, "UnrecognizedClientException", 400)       \
     XX(EBADSIGNATURE, TM_NS_CORESVC, "InvalidSignatureException", 400)       \
-    XX(EINCOMPLETESIG, TM_NS_CORESVC, "IncompleteSignatureException", 400)
+    XX(EINCOMPLETESIG, TM_NS_CORESVC, "IncompleteSignatureException", 400)   \
+    XX(ENOOBJECT, TM_NS_DDB, "InternalServerError", 500)
 
 enum tm_err {
     TM__ERR_BASE = -512,
