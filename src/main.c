@@ -54,6 +54,7 @@ struct config {
     const char *account;
     const char *backup_store;
     int test_clock;
+    const char *s3_endpoint;
     int slow_backups;
     const char *credentials;
     int allow_anonymous;
@@ -93,9 +94,18 @@ static void usage(FILE *f)
             "keeping\n"
             "                     the newest N or those younger than AGE; "
             "repeatable\n"
-            "  --backup-store DIR where on-demand backups are kept (default\n"
+            "  --backup-store DIR|s3://BUCKET/PREFIX\n"
+            "                     where on-demand backups are kept (default\n"
             "                     <data>/backups); deleting a table never\n"
-            "                     touches it\n"
+            "                     touches it.  With s3://, backups go to an\n"
+            "                     S3-compatible object store (credentials "
+            "from\n"
+            "                     AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or\n"
+            "                     ~/.aws/credentials), <data>/backups keeps "
+            "their\n"
+            "                     descriptions\n"
+            "  --s3-endpoint URL  the object store's endpoint, e.g.\n"
+            "                     http://127.0.0.1:7480 (default: AWS S3)\n"
             "  --unsafe-test-clock  let clients move the server's clock "
             "forward\n"
             "                     (target TidemarkTest_20261125.AdvanceClock); "
@@ -241,6 +251,8 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
                 return fail("%s", err.msg);
         } else if (strcmp(a, "--backup-store") == 0) {
             c->backup_store = v;
+        } else if (strcmp(a, "--s3-endpoint") == 0) {
+            c->s3_endpoint = v;
         } else if (strcmp(a, "--account-id") == 0) {
             if (strlen(v) != 12 || strspn(v, "0123456789") != 12)
                 return fail("--account-id wants 12 digits, not '%s'", v);
@@ -262,13 +274,14 @@ int main(int argc, char **argv)
                        .account = "000000000000"};
     struct tls_files tls = {0};
     char store_dir[4096];
+    int remote;
     struct engine_options eo = {0};
     struct http_options ho = {0};
     struct engine *engine = NULL;
     struct http_server *http = NULL;
     struct ttl_sweeper *ttl;
     struct pitr_keeper *keeper;
-    struct api_ctx ctx;
+    struct api_ctx ctx = {0};
     struct auth_credentials *creds = NULL;
     struct tm_error err;
     sigset_t set;
@@ -338,9 +351,19 @@ int main(int argc, char **argv)
     ctx.region = c.region;
     ctx.account = c.account;
     snprintf(store_dir, sizeof store_dir, "%s/backups", c.data);
-    if (backup_store_open(c.backup_store ? c.backup_store : store_dir, 0,
-                          &ctx.backups, &err) != 0) {
-        fprintf(stderr, "tidemark: %s\n", err.msg);
+    remote = c.backup_store && strncmp(c.backup_store, "s3://", 5) == 0;
+    if (backup_store_open(c.backup_store && !remote ? c.backup_store
+                                                    : store_dir,
+                          0, &ctx.backups, &err) != 0 ||
+        (remote && backup_store_set_remote(ctx.backups, c.backup_store,
+                                           c.s3_endpoint, &err) != 0)) {
+        if (remote)
+            fprintf(stderr, "tidemark: cannot use the backup store %s: "
+                            "%s\n",
+                    c.backup_store, err.msg);
+        else
+            fprintf(stderr, "tidemark: %s\n", err.msg);
+        backup_store_close(ctx.backups);
         engine_close(engine);
         auth_credentials_destroy(creds);
         tls_files_free(&tls);

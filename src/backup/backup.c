@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
+#include "s3/s3.h"
 #include "wal/wal.h"
 
 struct backup_job;
@@ -39,6 +40,13 @@ struct backup_store {
     struct backup_job *jobs;  /* backups being made (guarded by lock) */
     _Atomic int stopping;     /* backup_store_stop: jobs stop early */
     int test_delay_us;        /* per 256 rows in background jobs (tests) */
+
+    /* backup_store_set_remote: backups live in an object store; `dir`
+     * holds their descriptions, and rows files only while they are
+     * written and uploaded, or fetched for a restore */
+    int remote;
+    struct s3_config s3cfg;
+    char *s3_url, *s3_endpoint, *s3_bucket, *s3_prefix;
 };
 
 static const char *const type_names[] = {"USER", "SYSTEM", "AWS_BACKUP",
@@ -135,13 +143,11 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-static int write_sidecar(struct backup_store *s, const struct backup_info *b,
-                         struct tm_error *err)
+/* The description of `b` as a JSON object (NULL: out of memory).  With
+ * `remote_copy` it is the object-store copy: never CREATING. */
+static json_t *sidecar_json(const struct backup_info *b, int remote_copy)
 {
-    char path[4096], tmp[4200];
     json_t *o, *table;
-    FILE *f;
-    int ok;
 
     table = json_loads(b->table_json, 0, NULL);
     o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s,"
@@ -154,8 +160,24 @@ static int write_sidecar(struct backup_store *s, const struct backup_info *b,
                   "table_id", b->table_id, "table_arn", b->table_arn,
                   "table", table ? table : json_object(), "table_no",
                   (json_int_t)b->table_no);
-    if (o && b->creating)
+    if (o && b->creating && !remote_copy) {
         json_object_set_new(o, "status", json_string("CREATING"));
+        if (b->uploading)
+            json_object_set_new(o, "stage", json_string("uploading"));
+    }
+    if (o && (b->remote || remote_copy))
+        json_object_set_new(o, "remote", json_true());
+    return o;
+}
+
+static int write_sidecar(struct backup_store *s, const struct backup_info *b,
+                         struct tm_error *err)
+{
+    char path[4096], tmp[4200];
+    json_t *o = sidecar_json(b, 0);
+    FILE *f;
+    int ok;
+
     if (o == NULL)
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
@@ -175,25 +197,37 @@ static int write_sidecar(struct backup_store *s, const struct backup_info *b,
     return 0;
 }
 
+static struct backup_info *parse_sidecar(struct backup_store *s, json_t *o,
+                                         const char *path);
+
 static struct backup_info *read_sidecar(struct backup_store *s,
                                         const char *path)
 {
     json_error_t jerr;
-    json_t *o = json_load_file(path, 0, &jerr), *table;
+    return parse_sidecar(s, json_load_file(path, 0, &jerr), path);
+}
+
+/* A backup_info from a description (takes `o`); NULL if it is not one. */
+static struct backup_info *parse_sidecar(struct backup_store *s, json_t *o,
+                                         const char *path)
+{
+    json_t *table;
     struct backup_info *b = NULL;
     const char *arn, *id, *name, *type, *tn, *tid, *tarn;
     json_int_t created, expiry, size, items, lsn, no = 0;
-    const char *status = NULL;
+    const char *status = NULL, *stage = NULL;
+    int remote = 0;
     char file[4096];
 
     if (o == NULL ||
         json_unpack(o, "{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s,"
-                       " s:s, s:s, s:o, s?I, s?s}",
+                       " s:s, s:s, s:o, s?I, s?s, s?s, s?b}",
                     "arn", &arn, "id", &id, "name", &name, "type", &type,
                     "created", &created, "expiry", &expiry, "size", &size,
                     "items", &items, "lsn", &lsn, "table_name", &tn,
                     "table_id", &tid, "table_arn", &tarn, "table",
-                    &table, "table_no", &no, "status", &status) != 0) {
+                    &table, "table_no", &no, "status", &status, "stage",
+                    &stage, "remote", &remote) != 0) {
         tm_warn("backup store: %s is not a valid backup description; "
                 "ignored",
                 path);
@@ -214,6 +248,8 @@ static struct backup_info *read_sidecar(struct backup_store *s,
     b->lsn = (uint64_t)lsn;
     b->table_no = (uint64_t)no;
     b->creating = status != NULL && strcmp(status, "CREATING") == 0;
+    b->uploading = b->creating && stage && strcmp(stage, "uploading") == 0;
+    b->remote = remote;
     snprintf(file, sizeof file, "%s/%s.tmbak", s->dir, id);
     b->arn = strdup(arn);
     b->id = strdup(id);
@@ -278,7 +314,9 @@ int backup_store_open(const char *dir, int readonly,
             struct stat st;
             if (b == NULL)
                 continue;
-            if (!b->creating && stat(b->path, &st) != 0) {
+            if (b->remote && !readonly)
+                unlink(b->path); /* a copy fetched for a restore */
+            if (!b->creating && !b->remote && stat(b->path, &st) != 0) {
                 tm_warn("backup store: %s has no rows file %s; ignored",
                         path, b->path);
                 info_free(b);
@@ -319,6 +357,10 @@ void backup_store_close(struct backup_store *s)
         info_free(s->v[i]);
     free(s->v);
     free(s->dir);
+    free(s->s3_url);
+    free(s->s3_endpoint);
+    free(s->s3_bucket);
+    free(s->s3_prefix);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -489,6 +531,9 @@ static void sched_idle_self(void)
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
 }
 
+static void start_upload(struct backup_store *s, struct engine *e,
+                         const struct backup_info *b);
+
 int backup_store_create(struct backup_store *s, struct engine *e,
                         const char *table_name, const char *backup_name,
                         enum backup_type type, const char *region,
@@ -525,6 +570,9 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     rtx = NULL;
     if (rc)
         goto out;
+    /* to the object store in the background (PITR bases stay local) */
+    if (s->remote && type != BACKUP_BASE)
+        b->creating = b->uploading = 1;
     if ((rc = write_sidecar(s, b, err))) {
         unlink(b->path);
         goto out;
@@ -538,6 +586,8 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     pthread_mutex_lock(&s->lock);
     rc = insert(s, b);
     pthread_mutex_unlock(&s->lock);
+    if (rc == 0 && b->uploading)
+        start_upload(s, e, b);
     if (rc == 0)
         b = NULL;
     else
@@ -558,6 +608,8 @@ struct backup_job {
     struct undo *u;
     size_t nu;
     uint64_t hold_lsn;
+    int held;                  /* the table hold is still ours */
+    int upload_only;           /* the rows file is complete: upload it */
     pthread_t th;
     int finished;              /* guarded by s->lock */
     struct backup_job *next;
@@ -586,37 +638,116 @@ static void forget(struct backup_store *s, const char *arn)
     }
 }
 
+/* Set the state flags of backup `arn` in the registry. */
+static void set_state(struct backup_store *s, const struct backup_info *b)
+{
+    ssize_t i;
+
+    pthread_mutex_lock(&s->lock);
+    if ((i = find(s, b->arn)) >= 0) {
+        s->v[i]->creating = b->creating;
+        s->v[i]->uploading = b->uploading;
+        s->v[i]->remote = b->remote;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Upload the rows file and then the description of `b` to the object
+ * store, retrying with backoff (1 s doubling to 60 s) until it succeeds or
+ * the server stops (TM_EUNAVAILABLE).  The file is checked after upload
+ * (s3_put_file's read-back of size and MD5). */
+static int upload_until_done(struct backup_store *s, struct backup_info *b,
+                             struct tm_error *err)
+{
+    unsigned delay_ms = 1000;
+
+    for (int attempt = 1;; attempt++) {
+        struct s3_client *c = NULL;
+        char key[256], where[1200];
+        json_t *o;
+        char *text = NULL;
+        int rc = s3_client_new(&s->s3cfg, &c, err);
+
+        if (rc == 0) {
+            snprintf(key, sizeof key, "%s.tmbak", b->id);
+            rc = s3_put_file(c, key, b->path, NULL, NULL, err);
+        }
+        if (rc == 0) {
+            o = sidecar_json(b, 1);
+            text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            json_decref(o);
+            snprintf(key, sizeof key, "%s.json", b->id);
+            rc = text ? s3_put_mem(c, key, text, strlen(text), err)
+                      : tm_error_set(err, TM_ENOMEM, "out of memory");
+            free(text);
+        }
+        s3_describe(c, "", where, sizeof where);
+        s3_client_free(c);
+        if (rc == 0) {
+            if (attempt > 1)
+                tm_info("backup %s: uploaded to %s after %d attempts", b->arn,
+                        where, attempt);
+            return 0;
+        }
+        tm_warn("backup %s: upload to the object store failed (it stays "
+                "CREATING, the local copy is kept; retrying in %u s): %s",
+                b->arn, delay_ms / 1000, err->msg);
+        for (unsigned t = 0; t < delay_ms; t += 100) {
+            if (atomic_load(&s->stopping))
+                return tm_error_set(err, TM_EUNAVAILABLE,
+                                    "the server is shutting down");
+            usleep(100000);
+        }
+        if (delay_ms < 60000)
+            delay_ms *= 2;
+    }
+}
+
 static void *job_main(void *arg)
 {
     struct backup_job *j = arg;
     struct backup_store *s = j->s;
-    struct backup_stats st;
+    struct backup_stats st = {0};
     struct tm_error err;
     uint64_t t0 = clock_mono_ns();
-    int rc;
+    int rc = 0;
 
     sched_idle_self();
     tm_error_clear(&err);
-    rc = write_rows(j->rtx, j->b->table_no, j->b, j->u, j->nu, &s->stopping,
-                    s->test_delay_us, &st, &err);
-    engine_read_end(j->rtx);
-    j->rtx = NULL;
+    if (!j->upload_only) {
+        rc = write_rows(j->rtx, j->b->table_no, j->b, j->u, j->nu,
+                        &s->stopping, s->test_delay_us, &st, &err);
+        engine_read_end(j->rtx);
+        j->rtx = NULL;
+        /* the rows are on disk: the table is free again */
+        engine_release_table(j->e, j->b->table_no, j->hold_lsn);
+        j->held = 0;
+        if (rc == 0 && s->remote) {
+            j->b->uploading = 1;
+            rc = write_sidecar(s, j->b, &err);
+            if (rc == 0)
+                set_state(s, j->b);
+        }
+    }
+    if (rc == 0 && s->remote)
+        rc = upload_until_done(s, j->b, &err);
     if (rc == 0) {
         j->b->creating = 0;
+        j->b->uploading = 0;
+        j->b->remote = s->remote;
         rc = write_sidecar(s, j->b, &err);
     }
     if (rc == 0) {
-        ssize_t i;
-        pthread_mutex_lock(&s->lock);
-        if ((i = find(s, j->b->arn)) >= 0)
-            s->v[i]->creating = 0;
-        pthread_mutex_unlock(&s->lock);
+        if (j->b->remote)
+            unlink(j->b->path); /* it lives in the object store now */
+        set_state(s, j->b);
         tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
-                "%.1f ms in the background%s",
+                "%.1f ms in the background%s%s",
                 j->b->arn, j->b->table_name, (unsigned long long)st.rows,
                 (unsigned long long)st.file_bytes,
                 (double)(clock_mono_ns() - t0) / 1e6,
-                j->nu ? " (resumed after a restart)" : "");
+                j->nu ? " (resumed after a restart)" : "",
+                j->b->remote ? ", uploaded to the object store" : "");
     } else if (rc == TM_EUNAVAILABLE) {
         tm_info("backup %s of table %s: stopped by the shutdown; it resumes "
                 "at the next start",
@@ -626,7 +757,8 @@ static void *job_main(void *arg)
                  j->b->arn, j->b->table_name, err.msg);
         forget(s, j->b->arn);
     }
-    engine_release_table(j->e, j->b->table_no, j->hold_lsn);
+    if (j->held)
+        engine_release_table(j->e, j->b->table_no, j->hold_lsn);
     pthread_mutex_lock(&s->lock);
     j->finished = 1;
     pthread_mutex_unlock(&s->lock);
@@ -671,6 +803,28 @@ static int job_start(struct backup_store *s, struct backup_job *j,
                                              "%s",
                              strerror(rc))
               : 0;
+}
+
+/* Upload backup `b` (complete on disk) in the background; a failure to
+ * start is logged, and the next start resumes it. */
+static void start_upload(struct backup_store *s, struct engine *e,
+                         const struct backup_info *b)
+{
+    struct backup_job *j = calloc(1, sizeof *j);
+    struct tm_error err;
+
+    if (j && (j->b = info_copy(b, NULL)) != NULL) {
+        j->s = s;
+        j->e = e;
+        j->upload_only = 1;
+        if (job_start(s, j, &err) == 0)
+            return;
+    }
+    tm_warn("backup %s: could not start its upload now; it resumes at the "
+            "next start", b->arn);
+    if (j)
+        info_free(j->b);
+    free(j);
 }
 
 /* Hold table `no` (see engine_hold_table), then open the snapshot the
@@ -735,6 +889,7 @@ int backup_store_begin(struct backup_store *s, struct engine *e,
     j->e = e;
     j->rtx = rtx;
     j->hold_lsn = from;
+    j->held = 1;
     j->b->creating = 1;
     /* durable before the answer: a crash from here on resumes it */
     if ((rc = write_sidecar(s, j->b, err)))
@@ -897,7 +1052,7 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
         struct engine_rtx *rtx = NULL;
         struct tm_error err;
         struct arena *a = arena_create(4096, 64u << 20);
-        struct table *t;
+        struct table *t = NULL;
         int rc;
 
         tm_error_clear(&err);
@@ -906,6 +1061,22 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
             arena_destroy(a);
             failed = 1;
             continue;
+        }
+        if (b->uploading) { /* the rows file is complete: upload it */
+            if ((j = calloc(1, sizeof *j)) == NULL) {
+                rc = tm_error_set(&err, TM_ENOMEM, "out of memory");
+                goto fail;
+            }
+            j->s = s;
+            j->e = e;
+            j->b = b;
+            j->upload_only = 1;
+            tm_info("backup %s of table %s resumes its upload", b->arn,
+                    b->table_name);
+            if ((rc = job_start(s, j, &err)))
+                goto fail;
+            b = NULL;
+            goto next;
         }
         rc = catalog_get(engine_catalog(e), b->table_name, a, &t);
         if (rc || strcmp(t->id, b->table_id) != 0) {
@@ -927,6 +1098,7 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
         j->b = b;
         j->rtx = rtx;
         j->hold_lsn = b->lsn;
+        j->held = 1;
         if ((rc = collect_undo(e, t->no, b->lsn, rtx, &j->u, &j->nu, &err)))
             goto fail;
         tm_info("backup %s of table %s resumes: %zu rows changed since its "
@@ -940,7 +1112,7 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
         tm_errorf("backup %s of table %s could not be resumed and was "
                  "removed: %s",
                  b->arn, b->table_name, err.msg);
-        if (rtx)
+        if (rtx && t)
             engine_release_table(e, t->no, b->lsn);
         engine_read_end(rtx);
         if (j)
@@ -967,6 +1139,153 @@ void backup_store_stop(struct backup_store *s)
         return;
     atomic_store(&s->stopping, 1);
     reap(s, 1);
+}
+
+/* ---- the object store ------------------------------------------------------ */
+
+static int remote_client(struct backup_store *s, struct s3_client **c,
+                         struct tm_error *err)
+{
+    return s3_client_new(&s->s3cfg, c, err);
+}
+
+struct remote_scan {
+    struct backup_store *s;
+    struct s3_client *c;
+    int found, added;
+    struct tm_error *err;
+};
+
+static int remote_one(void *ctx, const char *key, uint64_t size)
+{
+    struct remote_scan *rs = ctx;
+    struct backup_store *s = rs->s;
+    size_t n = strlen(key);
+    struct backup_info *b;
+    struct buf body;
+    json_error_t jerr;
+    char id[256], where[1200];
+    int known = 0, rc;
+
+    (void)size;
+    if (n < 6 || strcmp(key + n - 5, ".json") != 0 || strchr(key, '/') ||
+        n - 5 >= sizeof id)
+        return 0;
+    rs->found++;
+    memcpy(id, key, n - 5);
+    id[n - 5] = 0;
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->n && !known; i++)
+        known = strcmp(s->v[i]->id, id) == 0;
+    pthread_mutex_unlock(&s->lock);
+    if (known)
+        return 0;
+    buf_init(&body, 64u << 20);
+    rc = s3_get_mem(rs->c, key, &body, rs->err);
+    if (rc == TM_ENOOBJECT) { /* deleted meanwhile */
+        buf_free(&body);
+        return 0;
+    }
+    if (rc) {
+        buf_free(&body);
+        return rc;
+    }
+    s3_describe(rs->c, key, where, sizeof where);
+    b = parse_sidecar(s, json_loadb((const char *)body.data, body.len, 0,
+                                    &jerr),
+                      where);
+    buf_free(&body);
+    if (b == NULL || strcmp(b->id, id) != 0) {
+        info_free(b);
+        return 0;
+    }
+    b->remote = 1;
+    b->creating = b->uploading = 0;
+    pthread_mutex_lock(&s->lock);
+    rc = insert(s, b);
+    pthread_mutex_unlock(&s->lock);
+    if (rc) {
+        info_free(b);
+        return tm_error_set(rs->err, TM_ENOMEM, "out of memory");
+    }
+    rs->added++;
+    return 0;
+}
+
+int backup_store_set_remote(struct backup_store *s, const char *url,
+                            const char *endpoint, struct tm_error *err)
+{
+    struct remote_scan rs = {0};
+    int rc;
+
+    if ((rc = s3_parse_url(url, &s->s3_bucket, &s->s3_prefix, err)))
+        return rc;
+    s->s3_url = strdup(url);
+    s->s3_endpoint = endpoint ? strdup(endpoint) : NULL;
+    if (s->s3_url == NULL || (endpoint && s->s3_endpoint == NULL))
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    memset(&s->s3cfg, 0, sizeof s->s3cfg);
+    s->s3cfg.endpoint = s->s3_endpoint;
+    s->s3cfg.bucket = s->s3_bucket;
+    s->s3cfg.prefix = s->s3_prefix;
+    rs.s = s;
+    rs.err = err;
+    if ((rc = remote_client(s, &rs.c, err)))
+        return rc;
+    rc = s3_ensure_bucket(rs.c, err);
+    if (rc == 0)
+        rc = s3_list(rs.c, "", remote_one, &rs, err);
+    s3_client_free(rs.c);
+    if (rc)
+        return rc;
+    s->remote = 1;
+    tm_info("backup store %s: %d backups there, %d not known here until "
+            "now",
+            url, rs.found, rs.added);
+    return 0;
+}
+
+const char *backup_store_where(const struct backup_store *s)
+{
+    return s->remote ? s->s3_url : s->dir;
+}
+
+int backup_store_fetch(struct backup_store *s, const struct backup_info *b,
+                       struct tm_error *err)
+{
+    struct s3_client *c;
+    struct stat st;
+    char key[256];
+    int rc;
+
+    if (!b->remote || stat(b->path, &st) == 0)
+        return 0;
+    if ((rc = remote_client(s, &c, err)))
+        return rc;
+    snprintf(key, sizeof key, "%s.tmbak", b->id);
+    rc = s3_get_file(c, key, b->path, err);
+    s3_client_free(c);
+    return rc;
+}
+
+/* Delete the objects of backup `b` (description first: without it the
+ * backup no longer exists). */
+static int remote_delete(struct backup_store *s, const struct backup_info *b,
+                         struct tm_error *err)
+{
+    struct s3_client *c;
+    char key[256];
+    int rc;
+
+    if ((rc = remote_client(s, &c, err)))
+        return rc;
+    snprintf(key, sizeof key, "%s.json", b->id);
+    rc = s3_delete(c, key, err);
+    snprintf(key, sizeof key, "%s.tmbak", b->id);
+    if (rc == 0)
+        rc = s3_delete(c, key, err);
+    s3_client_free(c);
+    return rc;
 }
 
 /* ---- lookups --------------------------------------------------------------- */
@@ -1013,7 +1332,7 @@ static void remove_files(struct backup_store *s, const struct backup_info *b)
     snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
     if (unlink(path) != 0)
         tm_warn("backup store: cannot remove %s: %s", path, strerror(errno));
-    if (unlink(b->path) != 0)
+    if (unlink(b->path) != 0 && !(b->remote && errno == ENOENT))
         tm_warn("backup store: cannot remove %s: %s", b->path,
                 strerror(errno));
     fsync_dir(s->dir);
@@ -1044,6 +1363,23 @@ int backup_store_delete(struct backup_store *s, const char *arn,
         return tm_error_set(err, TM_EBACKUPINUSE,
                             "Backup is being used to restore table: %s", arn);
     }
+    if (b->remote) {
+        struct backup_info *c = info_copy(b, NULL);
+        int rc;
+        pthread_mutex_unlock(&s->lock);
+        rc = c ? remote_delete(s, c, err)
+               : tm_error_set(err, TM_ENOMEM, "out of memory");
+        info_free(c);
+        if (rc)
+            return rc;
+        pthread_mutex_lock(&s->lock);
+        if ((i = find(s, arn)) < 0) {
+            pthread_mutex_unlock(&s->lock);
+            return tm_error_set(err, TM_EBACKUPNOTFOUND,
+                                "Backup not found: %s", arn);
+        }
+        b = s->v[i];
+    }
     *out = info_copy(b, a);
     memmove(s->v + i, s->v + i + 1, (s->n - (size_t)i - 1) * sizeof *s->v);
     s->n--;
@@ -1065,8 +1401,12 @@ int backup_store_use(struct backup_store *s, const char *arn, int delta)
         rc = TM_EBACKUPNOTFOUND;
     else if (delta > 0 && (s->v[i]->restores > 0 || s->v[i]->creating))
         rc = TM_EBACKUPINUSE;
-    else
+    else {
         s->v[i]->restores += delta;
+        /* the last restore of a fetched copy is over: it goes */
+        if (delta < 0 && s->v[i]->restores == 0 && s->v[i]->remote)
+            unlink(s->v[i]->path);
+    }
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -1091,6 +1431,12 @@ int backup_store_expire(struct backup_store *s, int64_t now_ms)
         if (b == NULL)
             return n;
         tm_info("backup %s expired", b->arn);
+        if (b->remote) {
+            struct tm_error err;
+            if (remote_delete(s, b, &err) != 0)
+                tm_warn("backup %s: %s; its objects are left in %s", b->arn,
+                        err.msg, s->s3_url);
+        }
         remove_files(s, b);
         info_free(b);
         n++;

@@ -58,7 +58,11 @@ struct backup_info {
     char *table_json;       /* table_to_json of the table then */
     char *path;             /* the .tmbak file */
     int restores;           /* restores reading it right now */
-    int creating;           /* BackupStatus CREATING: being written */
+    int creating;           /* BackupStatus CREATING: being written (or
+                               uploaded) */
+    int uploading;          /* creating, rows file complete, uploading */
+    int remote;             /* lives in the object store; `path` is where
+                               backup_store_fetch puts a local copy */
     uint64_t table_no;      /* the table's row-key prefix number */
 };
 
@@ -70,6 +74,32 @@ struct backup_store;
  * be writing a backup into the same store at that moment. */
 int backup_store_open(const char *dir, int readonly,
                       struct backup_store **out, struct tm_error *err);
+
+/* Keep backups in an S3-compatible object store, `url` =
+ * "s3://bucket/prefix" at `endpoint` (NULL: https://s3.REGION.amazonaws.com),
+ * credentials the AWS way (s3_config_credentials).  Each backup is two
+ * objects, <id>.tmbak and <id>.json (its description, written last).
+ * The directory given to backup_store_open keeps the descriptions, and a
+ * rows file only while it is written and uploaded (or fetched for a
+ * restore): a backup becomes AVAILABLE once both objects are uploaded and
+ * the upload is read back (size and MD5).  Uploads that fail are retried
+ * with backoff, the backup staying CREATING and its local file kept, also
+ * across restarts.  Backups found in the object store and not in the
+ * directory (made by another machine) are listed and restorable.  PITR
+ * bases stay local.  Returns 0, or TM_EVALIDATION / TM_EUNAVAILABLE /
+ * TM_EIO when the store cannot be used (the message says why). */
+int backup_store_set_remote(struct backup_store *s, const char *url,
+                            const char *endpoint, struct tm_error *err);
+
+/* Where backups live: "s3://bucket/prefix" or the directory. */
+const char *backup_store_where(const struct backup_store *s);
+
+/* Make b->path readable: for a backup in the object store, download it
+ * (checked on open by the reader's whole-file checksum).  The copy goes
+ * when the last restore using it ends (backup_store_use -1), or at the
+ * next start.  0 or TM_E* with the reason. */
+int backup_store_fetch(struct backup_store *s, const struct backup_info *b,
+                       struct tm_error *err);
 
 /* The store's directory. */
 const char *backup_store_dir(const struct backup_store *s);

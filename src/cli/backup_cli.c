@@ -18,6 +18,7 @@
  */
 #include "cli/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -46,7 +47,11 @@ static int usage(void)
             "       tidemark backup delete  [--data DIR | --store DIR] "
             "ARN|ID\n"
             "The store defaults to <data>/backups, the data directory to "
-            "./data.\n");
+            "./data.\n"
+            "An object store: --store s3://BUCKET/PREFIX [--s3-endpoint "
+            "URL], credentials\n"
+            "from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+            "~/.aws/credentials.\n");
     return 2;
 }
 
@@ -203,10 +208,30 @@ static int server_running(const char *data)
     return held;
 }
 
+/* Remove the scratch directory of an object-store session. */
+static void rm_scratch(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[4200];
+
+    while (d && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
 int cli_backup_main(int argc, char **argv)
 {
     const char *data = "./data", *store = NULL, *table = NULL, *cmd, *what;
-    char store_dir[4096];
+    const char *endpoint = NULL;
+    char store_dir[4096], cache[] = "/tmp/tidemark-backup-XXXXXX";
+    int remote;
     struct backup_store *s = NULL;
     struct backup_info **v;
     struct arena *a;
@@ -225,6 +250,8 @@ int cli_backup_main(int argc, char **argv)
             store = argv[++i];
         else if (strcmp(argv[i], "--table") == 0 && i + 1 < argc)
             table = argv[++i];
+        else if (strcmp(argv[i], "--s3-endpoint") == 0 && i + 1 < argc)
+            endpoint = argv[++i];
         else if (argv[i][0] == '-')
             return usage();
         else if (what == NULL)
@@ -245,8 +272,21 @@ int cli_backup_main(int argc, char **argv)
             return inspect_file(what);
     }
     snprintf(store_dir, sizeof store_dir, "%s/backups", data);
-    if (backup_store_open(store ? store : store_dir, 1, &s, &err) != 0) {
+    /* an object store: its descriptions are read into a scratch directory
+     * and rows files fetched there */
+    remote = store && strncmp(store, "s3://", 5) == 0;
+    if (remote && mkdtemp(cache) == NULL) {
+        fprintf(stderr, "tidemark backup: cannot create %s: %s\n", cache,
+                strerror(errno));
+        return 1;
+    }
+    if (backup_store_open(remote ? cache : store ? store : store_dir,
+                          !remote, &s, &err) != 0 ||
+        (remote && backup_store_set_remote(s, store, endpoint, &err) != 0)) {
         fprintf(stderr, "tidemark backup: %s\n", err.msg);
+        backup_store_close(s);
+        if (remote)
+            rm_scratch(cache);
         return 1;
     }
     a = arena_create(65536, 1u << 30);
@@ -275,12 +315,29 @@ int cli_backup_main(int argc, char **argv)
         struct backup_info *b = find(v, n, what);
         if (b == NULL) {
             fprintf(stderr, "tidemark backup %s: no backup %s in %s\n", cmd,
-                    what, backup_store_dir(s));
+                    what, backup_store_where(s));
+            rc = 1;
+        } else if (strcmp(cmd, "delete") && b->creating) {
+            fprintf(stderr, "tidemark backup %s: backup %s is still being "
+                            "created; try again when it is AVAILABLE\n",
+                    cmd, b->arn);
+            rc = 1;
+        } else if (strcmp(cmd, "delete") &&
+                   backup_store_fetch(s, b, &err) != 0) {
+            fprintf(stderr, "tidemark backup %s: %s\n", cmd, err.msg);
             rc = 1;
         } else if (strcmp(cmd, "inspect") == 0) {
             rc = inspect_file(b->path);
         } else if (strcmp(cmd, "verify") == 0) {
             rc = verify_file(b->path, 0);
+        } else if (remote) {
+            struct backup_info *gone;
+            if (backup_store_delete(s, b->arn, a, &gone, &err) != 0) {
+                fprintf(stderr, "tidemark backup delete: %s\n", err.msg);
+                rc = 1;
+            } else {
+                printf("deleted %s\n", gone->arn);
+            }
         } else if (server_running(data)) {
             fprintf(stderr, "tidemark backup delete: a server is running on "
                             "%s; use DeleteBackup through the API, or stop "
@@ -305,5 +362,7 @@ int cli_backup_main(int argc, char **argv)
     }
     backup_store_close(s);
     arena_destroy(a);
+    if (remote)
+        rm_scratch(cache);
     return rc;
 }

@@ -225,7 +225,8 @@ static void *job_main(void *arg)
     rc = a ? backup_store_get(j->bs, j->backup_arn, a, &b) : TM_ENOMEM;
     if (rc)
         tm_error_set(&err, rc, "backup %s is gone", j->backup_arn);
-    else {
+    else if ((rc = backup_store_fetch(j->bs, b, &err)) == 0) {
+        /* (a backup in an object store is downloaded first) */
         rc = backup_reader_open(b->path, &j->rd, &err);
         j->from_lsn = b->lsn + 1;
     }

@@ -92,8 +92,10 @@ class Server:
     """One tidemark process. The data dir outlives the process, so the same
     data dir can be served again after stop() or kill()."""
 
-    def __init__(self, data_dir, port=None, extra_args=(), log_dir=None):
+    def __init__(self, data_dir, port=None, extra_args=(), log_dir=None,
+                 env=None):
         self.data_dir = data_dir
+        self.env = env          # None: this process's environment
         self.port = port or free_port()
         self.extra_args = list(extra_args)
         self.log_dir = log_dir or os.path.dirname(os.path.abspath(data_dir))
@@ -129,7 +131,8 @@ class Server:
         try:
             self.proc = subprocess.Popen(
                 self.argv(), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=err, cwd=REPO_ROOT)
+                stdout=subprocess.DEVNULL, stderr=err, cwd=REPO_ROOT,
+                env=self.env)
         finally:
             err.close()
         return self.proc
