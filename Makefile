@@ -23,7 +23,8 @@ VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 SRCS     := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
-HDRS     := $(shell find src -name '*.h' -o -name '*.def') tests/unit/test.h
+HDRS     := $(shell find src -name '*.h' -o -name '*.def') tests/unit/test.h \
+            tests/unit/failalloc.h
 OBJS     := $(LIB_SRCS:src/%.c=build/obj/%.o)
 AOBJS    := $(LIB_SRCS:src/%.c=build/asan/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -33,6 +33,7 @@
 #include "api/api.h"
 #include "api/api_int.h"
 #include "auth/credentials.h"
+#include "base/fsio.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/cli.h"
@@ -56,6 +57,7 @@ struct config {
     int test_clock;
     const char *s3_endpoint;
     int slow_backups;
+    int test_faults;
     const char *credentials;
     int allow_anonymous;
     const char *tls_cert;
@@ -114,6 +116,12 @@ static void usage(FILE *f)
             "(25 ms per\n"
             "                     256 rows) so tests can act while one is "
             "CREATING\n"
+            "  --unsafe-test-faults  let clients make the change log's "
+            "and backup\n"
+            "                     files' writes, syncs and reads fail "
+            "(target\n"
+            "                     TidemarkTest_20261125.InjectFault, see\n"
+            "                     docs/RELIABILITY.md); tests only\n"
             "  --credentials FILE access keys, one 'ACCESS_KEY_ID "
             "SECRET_ACCESS_KEY'\n"
             "                     per line ('#' starts a comment); every "
@@ -177,6 +185,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
         }
         if (strcmp(a, "--unsafe-test-slow-backups") == 0) {
             c->slow_backups = 1;
+            continue;
+        }
+        if (strcmp(a, "--unsafe-test-faults") == 0) {
+            c->test_faults = 1;
             continue;
         }
         if (strcmp(a, "--allow-anonymous") == 0) {
@@ -338,6 +350,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Before any file is opened, so that fault rules know every file's
+     * path (src/base/fsio.h). */
+    if (c.test_faults)
+        fsio_track_paths();
     tm_error_clear(&err);
     eo.data_dir = c.data;
     eo.sync = c.sync;
@@ -381,6 +397,11 @@ int main(int argc, char **argv)
     if (c.test_clock)
         tm_warn("--unsafe-test-clock: clients may move this server's clock "
                 "(TidemarkTest_20261125.AdvanceClock); for tests only");
+    ctx.test_faults = c.test_faults;
+    if (c.test_faults)
+        tm_warn("--unsafe-test-faults: clients may make this server's "
+                "file writes, syncs and reads fail "
+                "(TidemarkTest_20261125.InjectFault); for tests only");
     ctx.tokens = txn_tokens_create();
     if (ctx.tokens == NULL) {
         fprintf(stderr, "tidemark: out of memory\n");

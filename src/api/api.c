@@ -15,6 +15,7 @@
 #include "api/api_streams.h" /* the handlers of streams_ops.def */
 #include "api/model.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <sys/random.h>
 #include <stdio.h>
@@ -22,12 +23,14 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/fsio.h"
 #include "base/jsonw.h"
 #include "base/log.h"
 
 #define TARGET_PREFIX "DynamoDB_20120810."
 #define STREAMS_PREFIX "DynamoDBStreams_20120810."
 #define TEST_CLOCK_TARGET "TidemarkTest_20261125.AdvanceClock"
+#define TEST_FAULT_TARGET "TidemarkTest_20261125.InjectFault"
 
 struct op_entry {
     const char *name;
@@ -123,6 +126,98 @@ static int advance_clock(struct api_req *r, const uint8_t *body, size_t len)
     return API_DONE;
 }
 
+static void put_json(struct api_req *r, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+
+    if (text)
+        buf_append(&r->out, text, strlen(text));
+    free(text);
+    json_decref(j);
+}
+
+/* --unsafe-test-faults: the file layer's fault plan (src/base/fsio.h).
+ *   {"Op":"sync","Path":"/wal/","Skip":0,"Count":-1,"Errno":"EIO",
+ *    "Torn":false}                 add a rule -> {"FaultId":n}
+ *   {"FaultId":n}                  -> {"FaultId":n,"Hits":h,"Failed":f}
+ *   {"Clear":true}                 remove every rule -> {"Cleared":n}
+ * Op: open|read|write|sync|truncate|rename|unlink|close|all, or several
+ * joined by '|'; Errno: EIO (default), ENOSPC, EDQUOT, EROFS, EFBIG, ...;
+ * Skip (default 0) and Count (default -1: until cleared) as in struct
+ * fsio_fault. */
+static int inject_fault(struct api_req *r, const uint8_t *body, size_t len)
+{
+    json_error_t jerr;
+    struct fsio_fault f = {0};
+    const char *op = NULL, *path = NULL, *errname = NULL;
+    int64_t skip = 0, count = -1, fid = 0;
+    int clear = 0, torn = 0, has_id = 0, has, id;
+    long hits, failed;
+
+    r->body = json_loadb((const char *)body, len, 0, &jerr);
+    if (r->body == NULL || !json_is_object(r->body)) {
+        tm_error_set(&r->err, TM_ESERIALIZATION, "a JSON object is needed");
+        return API_DONE;
+    }
+    if (req_bool(r, r->body, "Clear", &clear, &has) != 0 ||
+        req_int(r, r->body, "FaultId", &fid, &has_id) != 0 ||
+        req_string(r, r->body, "Op", &op, NULL) != 0 ||
+        req_string(r, r->body, "Path", &path, NULL) != 0 ||
+        req_string(r, r->body, "Errno", &errname, NULL) != 0 ||
+        req_int(r, r->body, "Skip", &skip, &has) != 0 ||
+        req_int(r, r->body, "Count", &count, &has) != 0 ||
+        req_bool(r, r->body, "Torn", &torn, &has) != 0)
+        return API_DONE;
+    if (clear) {
+        int n = fsio_fault_clear_all();
+        tm_warn("test fault plan cleared (%d rule%s)", n, n == 1 ? "" : "s");
+        put_json(r, json_pack("{s:i}", "Cleared", n));
+        return API_DONE;
+    }
+    if (op == NULL && has_id) {
+        if (fid <= 0 || fid > INT32_MAX ||
+            fsio_fault_stats((int)fid, &hits, &failed) != 0) {
+            tm_error_set(&r->err, TM_EVALIDATION, "no fault rule %lld",
+                         (long long)fid);
+            return API_DONE;
+        }
+        put_json(r, json_pack("{s:I,s:I,s:I}", "FaultId", (json_int_t)fid,
+                              "Hits", (json_int_t)hits, "Failed",
+                              (json_int_t)failed));
+        return API_DONE;
+    }
+    f.ops = op ? fsio_op_from_name(op) : 0;
+    f.err = fsio_errno_from_name(errname ? errname : "EIO");
+    f.path = path;
+    f.skip = skip;
+    f.count = count;
+    f.torn = torn;
+    if (f.ops == 0 || f.err == 0 || skip < 0 || skip > LONG_MAX ||
+        count < -1 || count > LONG_MAX ||
+        (path && strlen(path) >= FSIO_PATH_MAX)) {
+        tm_error_set(&r->err, TM_EVALIDATION,
+                     "InjectFault wants Op (open, read, write, sync, "
+                     "truncate, rename, unlink, close or all, joined by "
+                     "'|'), Errno (EIO, ENOSPC, EDQUOT, EROFS, EFBIG, "
+                     "ENOMEM, EACCES, EPERM, EBADF), Skip >= 0, Count >= "
+                     "-1 and a Path under %d bytes; or Clear, or FaultId",
+                     FSIO_PATH_MAX);
+        return API_DONE;
+    }
+    id = fsio_fault_add(&f);
+    if (id < 0) {
+        tm_error_set(&r->err, TM_ELIMIT, "at most %d fault rules at once",
+                     FSIO_RULES_MAX);
+        return API_DONE;
+    }
+    tm_warn("test fault %d: %s on paths containing \"%s\", after %lld "
+            "calls, %lld failures (-1: until cleared) with %s%s",
+            id, op, path ? path : "", (long long)skip, (long long)count,
+            errname ? errname : "EIO", torn ? ", torn writes" : "");
+    put_json(r, json_pack("{s:i}", "FaultId", id));
+    return API_DONE;
+}
+
 int api_handle(struct api_req *r, const char *target, const uint8_t *body,
                size_t len)
 {
@@ -136,6 +231,11 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
      * Never available otherwise (an unknown operation). */
     if (target && r->ctx->test_clock && strcmp(target, TEST_CLOCK_TARGET) == 0)
         return advance_clock(r, body, len);
+    /* --unsafe-test-faults: make the file layer fail on purpose (the
+     * fault-injection tests).  Never available otherwise. */
+    if (target && r->ctx->test_faults &&
+        strcmp(target, TEST_FAULT_TARGET) == 0)
+        return inject_fault(r, body, len);
     if (target && strncmp(target, TARGET_PREFIX, plen) == 0)
         op = find_op(target + plen, strlen(target + plen));
     else if (target && strncmp(target, STREAMS_PREFIX,

@@ -44,6 +44,7 @@ struct api_ctx {
     struct txn_tokens *tokens; /* TransactWriteItems idempotency */
     struct backup_store *backups; /* on-demand backups */
     int test_clock;         /* --unsafe-test-clock: TidemarkTest targets */
+    int test_faults;        /* --unsafe-test-faults: InjectFault target */
 };
 
 /* Shape-constraint violations collected for one "N validation errors

@@ -173,6 +173,7 @@
 #include "backup/backup_format.h"
 
 #include "base/err.h"
+#include "base/fsio.h"
 #include "base/hash.h"
 
 #include <errno.h>
@@ -333,7 +334,7 @@ static int grow_keep(uint8_t **buf, size_t *cap, size_t need, size_t hint)
 static int write_full(int fd, const uint8_t *p, size_t n)
 {
     while (n > 0) {
-        ssize_t k = write(fd, p, n);
+        ssize_t k = fsio_write(fd, p, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -353,7 +354,7 @@ static int write_full(int fd, const uint8_t *p, size_t n)
 static int pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
-        ssize_t k = pread(fd, p, n, (off_t)off);
+        ssize_t k = fsio_pread(fd, p, n, (off_t)off);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -387,12 +388,12 @@ static int fsync_parent(const char *path)
         memcpy(dir, path, n);
         dir[n] = '\0';
     }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    fd = fsio_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
         return -1;
-    rc = fsync(fd);
+    rc = fsio_fsync(fd);
     e = errno;
-    close(fd);
+    fsio_close(fd);
     errno = e;
     return rc;
 }
@@ -512,7 +513,7 @@ static void writer_free(struct backup_writer *w)
         free(w->slot[i].comp);
     }
     if (w->fd >= 0)
-        close(w->fd);
+        fsio_close(w->fd);
     XXH3_freeState(w->file_hash);
     XXH3_freeState(w->blk_hash);
     ZSTD_freeCCtx(w->cctx);
@@ -530,9 +531,9 @@ void backup_writer_abort(struct backup_writer *w)
         return;
     stop_helpers(w); /* no write may follow the unlink */
     if (w->fd >= 0) {
-        close(w->fd);
+        fsio_close(w->fd);
         w->fd = -1;
-        unlink(w->tmp);
+        fsio_unlink(w->tmp);
     }
     writer_free(w);
 }
@@ -609,7 +610,8 @@ int backup_writer_open(const char *path, const struct backup_meta *m,
     }
     put_u64(p, hash64(hdr, w->hdr_len - 8));
 
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    w->fd = fsio_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                      0640);
     if (w->fd < 0) {
         rc = tm_error_set(err, TM_EIO, "backup file %s: cannot create: %s%s",
                           w->tmp, strerror(errno),
@@ -1000,21 +1002,21 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
     if (rc)
         goto fail;
 
-    if (fdatasync(w->fd) != 0) {
+    if (fsio_fdatasync(w->fd) != 0) {
         rc = w_io(w, err, "fdatasync", errno);
         goto fail;
     }
-    rc = close(w->fd);
+    rc = fsio_close(w->fd);
     e = errno;
     w->fd = -1;
     if (rc != 0) {
-        unlink(w->tmp);
+        fsio_unlink(w->tmp);
         rc = w_io(w, err, "close", e);
         goto fail;
     }
-    if (rename(w->tmp, w->path) != 0) {
+    if (fsio_rename(w->tmp, w->path) != 0) {
         e = errno;
-        unlink(w->tmp);
+        fsio_unlink(w->tmp);
         rc = tm_error_set(err, TM_EIO,
                           "backup file %s: rename to %s failed: %s", w->tmp,
                           w->path, strerror(e));
@@ -1022,7 +1024,7 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
     }
     if (fsync_parent(w->path) != 0) {
         e = errno;
-        unlink(w->path);
+        fsio_unlink(w->path);
         rc = tm_error_set(err, TM_EIO,
                           "backup file %s: cannot sync its directory: %s",
                           w->path, strerror(e));
@@ -1148,7 +1150,7 @@ static int get(struct backup_reader *r, uint64_t off, size_t n, uint8_t *buf,
 static void reader_free(struct backup_reader *r)
 {
     if (r->fd >= 0)
-        close(r->fd);
+        fsio_close(r->fd);
     XXH3_freeState(r->blk_hash);
     XXH3_freeState(r->file_hash);
     ZSTD_freeDCtx(r->dctx);
@@ -1564,7 +1566,7 @@ static int reader_open(int fd, const uint8_t *data, size_t len,
     r = calloc(1, sizeof *r);
     if (r == NULL) {
         if (fd >= 0)
-            close(fd);
+            fsio_close(fd);
         return nomem(err);
     }
     r->fd = fd;
@@ -1621,18 +1623,18 @@ int backup_reader_open_opts(const char *path,
     int fd, e;
 
     *out = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = fsio_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return tm_error_set(err, TM_EIO, "backup file %s: cannot open: %s",
                             path, strerror(errno));
     if (fstat(fd, &sb) != 0) {
         e = errno;
-        close(fd);
+        fsio_close(fd);
         return tm_error_set(err, TM_EIO, "backup file %s: cannot stat: %s",
                             path, strerror(e));
     }
     if (!S_ISREG(sb.st_mode)) {
-        close(fd);
+        fsio_close(fd);
         return tm_error_set(err, TM_EIO,
                             "backup file %s: not a regular file", path);
     }

@@ -52,7 +52,10 @@
  *      deltas; on failure abort it and drop its records;
  *   4. write applied_lsn and the touched tables' stats rows;
  *   5. wal_sync (write + fdatasync): on failure abort the LMDB
- *      transaction, fail every op of the batch, reload the catalog;
+ *      transaction, fail every op of the batch (TM_EIO: InternalServerError,
+ *      HTTP 500), reload the catalog; the log has undone the batch (or
+ *      will, before the next batch is written: wal.h), so the next batch
+ *      goes ahead as usual and succeeds once the fault has cleared;
  *   6. commit LMDB; publish statistics; call done() for every op.
  * A failure at step 6, after the log is durable, would leave the log ahead
  * of the state in a way the ops' callers were told failed; the engine

@@ -7,8 +7,9 @@
  * wal_discard, wal_close), its checkpointer (wal_remove_before), and
  * anything that replays or ships the log (crash recovery, PITR, streams,
  * the archiver) through struct wal_reader.
- * Below it: POSIX files only.  The durability rules and the group-commit
- * recipe that the engine follows are in src/wal/README.md.
+ * Below it: POSIX files, through src/base/fsio.h (where tests inject I/O
+ * faults).  The durability rules and the group-commit recipe that the
+ * engine follows are in src/wal/README.md.
  *
  * Entry points, in the order of a server's life:
  *     wal_open          list, validate and repair the segments; create the
@@ -126,17 +127,57 @@
  *              wal_append                    wal_sync writes, syncs
  *     SYNCED -------------> PENDING --------------------------------+
  *       ^  ^                 |   |                                  |
- *       |  +-- wal_discard --+   | wal_sync fails, rolls back       |
+ *       |  +-- wal_discard --+   | wal_sync fails, roll_back works  |
  *       |  +---------------------+                                  |
  *       +-----------------------------------------------------------+
- *                                | wal_sync fails, rollback fails
- *                                v
- *                              BROKEN: append/sync return TM_EIO until
- *                                      the log is reopened
+ *       ^                        | wal_sync fails, roll_back fails
+ *       |                        v
+ *       |                      BROKEN: wal_append still buffers; every
+ *       |                        |     wal_sync first retries roll_back
+ *       |                        |     and fails with TM_EIO while it
+ *       |                        |     fails (dropping its batch)
+ *       +------------------------+ roll_back works (a wal_sync, or
+ *                                  wal_close)
  *
  * SYNCED: pend is empty, last_lsn == synced_lsn.  PENDING: pend holds
  * records (last_lsn > synced_lsn).  Every path back to SYNCED goes through
- * drop_tail, which resets the tail to the durable segment state.
+ * drop_tail, which resets the tail to the durable segment state.  BROKEN
+ * is w->broken: the files may hold bytes of a failed batch past the
+ * synced state.
+ *
+ * ==== FAILED WRITES AND SYNCS ====
+ *
+ * When a write, fdatasync, segment creation or directory fsync of a batch
+ * fails, none of the batch is acknowledged, and roll_back removes what it
+ * wrote so that the next batch, which reuses its LSNs, leaves no hole and
+ * no stale record behind.  It works in an order that leaves a valid log
+ * on disk at every step (even if the machine stops between two steps):
+ *
+ *   1. unlink the segments the batch created, newest first;
+ *   2. fsync the directory (so that no removed segment can come back
+ *      after the cut below and leave an LSN gap);
+ *   3. ftruncate the current segment to seg_off;
+ *   4. fdatasync it (the new size).
+ *
+ * Until all four succeed the log is BROKEN; each later wal_sync retries
+ * them before anything else, so the log heals by itself once the fault
+ * clears (a full disk freed, a flaky device back) and the server needs no
+ * restart.  A restart while BROKEN is safe too: wal_open finds either the
+ * failed batch cut away or still whole after the synced records (valid,
+ * or a torn tail that it drops); in the second case those records are
+ * replayed although their requests were answered with an error, which is
+ * what an internal error may mean (as after a crash during wal_sync).
+ *
+ * fsyncgate.  After a failed fdatasync Linux may have marked the dirty
+ * pages clean without writing them, so a second fdatasync can return 0
+ * although the data never reached the disk.  The log therefore never
+ * syncs the failed bytes again and never counts them as durable: the batch
+ * is cut away (step 3), and its records come back only if the clients
+ * send them again, as new bytes with their own fdatasync.  The fdatasync
+ * of step 4 vouches only for the cut.  Bytes below seg_off were made
+ * durable by an earlier fdatasync that succeeded; the page holding
+ * seg_off is rewritten whole (from the page cache, which holds the right
+ * bytes) by the next batch's fdatasync.
  *
  * ==== INVARIANTS ====
  *
@@ -197,6 +238,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/hash.h"
+#include "base/fsio.h"
 #include "base/log.h"
 
 #include <dirent.h>
@@ -246,26 +288,6 @@ static void put_u64(uint8_t *p, uint64_t v)
 static void seg_path(char *out, const char *dir, uint64_t first)
 {
     snprintf(out, PATH_MAX, "%s/%020" PRIu64 ".wal", dir, first);
-}
-
-static int pwrite_full(int fd, const uint8_t *p, size_t n, uint64_t off)
-{
-    while (n > 0) {
-        ssize_t k = pwrite(fd, p, n, (off_t)off);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (k == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return 0;
 }
 
 /* "change log corrupt: <file> at offset <off>: <why>; ..." -- the one
@@ -359,7 +381,7 @@ static int win_get(struct win *wn, uint64_t off, size_t n,
     wn->start = off;
     wn->len = 0;
     while (total < want) {
-        ssize_t k = pread(wn->fd, wn->data + total, want - total,
+        ssize_t k = fsio_pread(wn->fd, wn->data + total, want - total,
                           (off_t)(off + total));
         if (k < 0) {
             if (errno == EINTR)
@@ -667,7 +689,10 @@ struct wal {
                              holds the flock */
     size_t segment_bytes;
     int sync;
-    int broken;           /* a failed wal_sync could not be rolled back */
+    int broken;           /* a failed wal_sync is not undone yet: the files
+                             may hold bytes past the synced state */
+    int rb_segs;          /* segments after the current one may exist (or
+                             their removal is not synced yet) */
 
     /* The current segment as far as synced (invariant 2). */
     int fd;
@@ -729,7 +754,7 @@ static int fsync_parent(const char *path, struct tm_error *err)
 {
     char tmp[PATH_MAX];
     char *slash;
-    int fd, rc = 0;
+    int rc = 0;
 
     snprintf(tmp, sizeof tmp, "%s", path);
     slash = strrchr(tmp, '/');
@@ -739,12 +764,9 @@ static int fsync_parent(const char *path, struct tm_error *err)
         *slash = '\0';
     else
         snprintf(tmp, sizeof tmp, ".");
-    fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0)
+    if (fsio_fsync_dir(tmp) != 0)
         rc = tm_error_set(err, TM_EIO, "change log: cannot sync %s: %s", tmp,
                           strerror(errno));
-    if (fd >= 0)
-        close(fd);
     return rc;
 }
 
@@ -760,15 +782,16 @@ static int create_empty_segment(struct wal *w, uint64_t first, int *fd,
     *salt = hash_new_salt();
     put_seg_hdr(hdr, first, *salt);
     seg_path(path, w->dir, first);
-    *fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    *fd = fsio_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (*fd < 0)
         return io_error(err, "creating", w->dir, first, errno);
-    if (pwrite_full(*fd, hdr, SEG_HDR, 0) != 0 ||
-        (w->sync && (fdatasync(*fd) != 0 || fsync(w->dirfd) != 0))) {
+    if (fsio_pwrite_full(*fd, hdr, SEG_HDR, 0) != 0 ||
+        (w->sync &&
+         (fsio_fdatasync(*fd) != 0 || fsio_fsync(w->dirfd) != 0))) {
         e = errno;
-        close(*fd);
+        fsio_close(*fd);
         *fd = -1;
-        unlink(path);
+        fsio_unlink(path);
         return io_error(err, "writing", w->dir, first, e);
     }
     return 0;
@@ -884,8 +907,8 @@ static int repair_last(struct wal *w, uint64_t first, int fd,
     uint8_t hdr[SEG_HDR];
 
     if (sc->repair == REPAIR_TRUNCATE) {
-        if (ftruncate(fd, (off_t)sc->end) != 0 ||
-            (w->sync && fdatasync(fd) != 0))
+        if (fsio_ftruncate(fd, (off_t)sc->end) != 0 ||
+            (w->sync && fsio_fdatasync(fd) != 0))
             return io_error(err, "truncating", w->dir, first, errno);
         tm_warn("change log: %s/%020" PRIu64 ".wal: dropped a torn tail of "
                 "%" PRIu64 " bytes at offset %" PRIu64
@@ -895,8 +918,9 @@ static int repair_last(struct wal *w, uint64_t first, int fd,
     }
     sc->salt = hash_new_salt();
     put_seg_hdr(hdr, first, sc->salt);
-    if (ftruncate(fd, 0) != 0 || pwrite_full(fd, hdr, SEG_HDR, 0) != 0 ||
-        (w->sync && fdatasync(fd) != 0))
+    if (fsio_ftruncate(fd, 0) != 0 ||
+        fsio_pwrite_full(fd, hdr, SEG_HDR, 0) != 0 ||
+        (w->sync && fsio_fdatasync(fd) != 0))
         return io_error(err, "rewriting", w->dir, first, errno);
     sc->end = SEG_HDR;
     tm_warn("change log: %s/%020" PRIu64 ".wal: rewrote a torn segment "
@@ -938,7 +962,7 @@ static int open_segments(struct wal *w, struct tm_error *err)
             goto out;
         }
         seg_path(path, w->dir, segs[i]);
-        fd = open(path, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        fd = fsio_open(path, (last ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
         if (fd < 0) {
             rc = io_error(err, "opening", w->dir, segs[i], errno);
             goto out;
@@ -947,7 +971,7 @@ static int open_segments(struct wal *w, struct tm_error *err)
         if (rc)
             goto out;
         if (!last) {
-            close(fd);
+            fsio_close(fd);
             fd = -1;
             if (sc.nrec == 0) {
                 rc = corrupt(err, w->dir, segs[i], SEG_HDR,
@@ -973,7 +997,7 @@ static int open_segments(struct wal *w, struct tm_error *err)
     w->last_lsn = sc.next_lsn - 1;
 out:
     if (fd >= 0)
-        close(fd);
+        fsio_close(fd);
     free(segs);
     return rc;
 }
@@ -1019,7 +1043,7 @@ int wal_open(const struct wal_options *o, struct wal **out,
         if (rc)
             goto fail;
     }
-    w->dirfd = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    w->dirfd = fsio_open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (w->dirfd < 0) {
         rc = tm_error_set(err, TM_EIO, "change log: cannot open %s: %s",
                           w->dir, strerror(errno));
@@ -1043,7 +1067,7 @@ int wal_open(const struct wal_options *o, struct wal **out,
     return 0;
 fail:
     if (w->dirfd >= 0)
-        close(w->dirfd);
+        fsio_close(w->dirfd);
     free(w->dir);
     free(w);
     return rc;
@@ -1061,8 +1085,6 @@ int wal_append(struct wal *w, uint8_t type, int64_t time_ms,
 
     if (len > WAL_RECORD_MAX_PAYLOAD)
         return TM_EVALIDATION;
-    if (w->broken)
-        return TM_EIO;
     rsize = REC_OVERHEAD + len;
     /* Roll when this record would take a non-empty segment past the
      * limit; a record larger than the limit gets a segment of its own. */
@@ -1119,9 +1141,59 @@ void wal_discard(struct wal *w)
         drop_tail(w);
 }
 
+/* Put the files back into the synced state (invariant 2) after a failed
+ * wal_sync, in an order that leaves a valid log at every step (see
+ * "FAILED WRITES AND SYNCS" above): remove the segments after the current
+ * one, newest first (the `ncreated` that this batch created are named in
+ * w->splits; a retry lists the directory instead), sync the directory,
+ * then cut the current segment back to seg_off and fdatasync it.  Stops
+ * at the first failure.  Returns 0 (w->broken cleared) or -1 with errno
+ * (w->broken set: the next wal_sync tries again). */
+static int roll_back(struct wal *w, size_t ncreated)
+{
+    char path[PATH_MAX];
+    uint64_t *segs;
+    size_t n, i;
+    int rc, e;
+
+    w->broken = 1;
+    if (ncreated > 0)
+        w->rb_segs = 1;
+    for (i = ncreated; i-- > 0;) {
+        seg_path(path, w->dir, w->splits[i].first_lsn);
+        if (fsio_unlink(path) != 0 && errno != ENOENT)
+            return -1;
+    }
+    if (ncreated == 0 && w->rb_segs) {
+        rc = list_segments(w->dir, &segs, &n, NULL);
+        if (rc) {
+            errno = rc == TM_ENOMEM ? ENOMEM : EIO;
+            return -1;
+        }
+        for (i = n; i-- > 0 && segs[i] > w->seg_first;) {
+            seg_path(path, w->dir, segs[i]);
+            if (fsio_unlink(path) != 0 && errno != ENOENT) {
+                e = errno;
+                free(segs);
+                errno = e;
+                return -1;
+            }
+        }
+        free(segs);
+    }
+    if (w->rb_segs && w->sync && fsio_fsync(w->dirfd) != 0)
+        return -1;
+    w->rb_segs = 0;
+    if (fsio_ftruncate(w->fd, (off_t)w->seg_off) != 0 ||
+        (w->sync && fsio_fdatasync(w->fd) != 0))
+        return -1;
+    w->broken = 0;
+    return 0;
+}
+
 int wal_sync(struct wal *w, struct tm_error *err)
 {
-    int fd = w->fd, orig_fd = w->fd, nfd, e, rolled_back = 1;
+    int fd = w->fd, orig_fd = w->fd, nfd, e, e2 = 0, rolled_back;
     uint64_t off = w->seg_off, first = w->seg_first;
     uint64_t synced =
         atomic_load_explicit(&w->synced_lsn, memory_order_relaxed);
@@ -1130,16 +1202,25 @@ int wal_sync(struct wal *w, struct tm_error *err)
     const char *what = NULL;
     char path[PATH_MAX];
 
-    if (w->broken)
+    /* An earlier batch could not be undone: finish that first. */
+    if (w->broken && roll_back(w, 0) != 0) {
+        e = errno;
+        drop_tail(w);
         return tm_error_set(err, TM_EIO,
-                            "change log %s is unusable after an earlier "
-                            "write failure; restart the server", w->dir);
+                            "change log: %s/%020" PRIu64 ".wal: undoing an "
+                            "earlier failed write failed again: %s; the log "
+                            "accepts no write until that succeeds (every "
+                            "write retries it); free space or repair the "
+                            "disk, or restart the server",
+                            w->dir, w->seg_first, strerror(e));
+    }
     if (w->pend.len == 0)
         return 0;
     for (k = 0; k <= w->nsplits; k++) {
         size_t end = k < w->nsplits ? w->splits[k].off : w->pend.len;
         if (end > pos) {
-            if (pwrite_full(fd, w->pend.data + pos, end - pos, off) != 0) {
+            if (fsio_pwrite_full(fd, w->pend.data + pos, end - pos,
+                                 (off_t)off) != 0) {
                 what = "writing";
                 goto fail;
             }
@@ -1151,34 +1232,34 @@ int wal_sync(struct wal *w, struct tm_error *err)
             break;
         /* Invariant 3: this segment is complete and durable before its
          * successor exists. */
-        if (wrote && w->sync && fdatasync(fd) != 0) {
+        if (wrote && w->sync && fsio_fdatasync(fd) != 0) {
             what = "syncing";
             goto fail;
         }
         first = w->splits[k].first_lsn;
         seg_path(path, w->dir, first);
-        nfd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        nfd = fsio_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
         if (nfd < 0) {
             what = "creating";
             goto fail;
         }
         ncreated++;
         if (fd != orig_fd)
-            close(fd);
+            fsio_close(fd);
         fd = nfd;
         off = 0;
         wrote = 0;
     }
-    if (w->sync && fdatasync(fd) != 0) {
+    if (w->sync && fsio_fdatasync(fd) != 0) {
         what = "syncing";
         goto fail;
     }
-    if (ncreated > 0 && w->sync && fsync(w->dirfd) != 0) {
+    if (ncreated > 0 && w->sync && fsio_fsync(w->dirfd) != 0) {
         what = "syncing the directory of";
         goto fail;
     }
     if (fd != orig_fd)
-        close(orig_fd);
+        fsio_close(orig_fd);
     w->fd = fd;
     w->seg_first = first;
     w->seg_off = off;
@@ -1191,28 +1272,27 @@ int wal_sync(struct wal *w, struct tm_error *err)
 
 fail:
     /* Undo the batch: the file must not keep records the caller will be
-     * told were never written, or a later batch would leave a hole. */
+     * told were never written, or a later batch would leave a hole.  The
+     * failed sync is never retried for these bytes (fsyncgate: a second
+     * fdatasync may succeed without them reaching the disk); they are cut
+     * away instead. */
     e = errno;
     if (fd != orig_fd)
-        close(fd);
-    for (k = 0; k < ncreated; k++) {
-        seg_path(path, w->dir, w->splits[k].first_lsn);
-        if (unlink(path) != 0 && errno != ENOENT)
-            rolled_back = 0;
-    }
-    if (ftruncate(orig_fd, (off_t)w->seg_off) != 0 ||
-        (w->sync && fdatasync(orig_fd) != 0) ||
-        (ncreated > 0 && w->sync && fsync(w->dirfd) != 0))
-        rolled_back = 0;
+        fsio_close(fd);
+    rolled_back = roll_back(w, ncreated) == 0;
     if (!rolled_back)
-        w->broken = 1;
+        e2 = errno;
     tm_error_set(err, TM_EIO,
                  "change log: %s %s/%020" PRIu64 ".wal failed: %s; records "
-                 "%" PRIu64 "..%" PRIu64 " were not written%s",
+                 "%" PRIu64 "..%" PRIu64 " were not written%s%s%s",
                  what, w->dir, first, strerror(e), synced + 1, w->last_lsn,
+                 rolled_back ? "" : ", and undoing the write failed too (",
+                 rolled_back ? "" : strerror(e2),
                  rolled_back ? ""
-                             : ", and the log could not be rolled back: "
-                               "restart the server");
+                             : "): the log accepts no write until that "
+                               "succeeds (every write retries it); free "
+                               "space or repair the disk, or restart the "
+                               "server");
     drop_tail(w);
     return TM_EIO;
 }
@@ -1239,13 +1319,13 @@ int wal_remove_before(struct wal *w, uint64_t lsn, struct tm_error *err)
         if (segs[i + 1] > lsn || segs[i] >= cur)
             break;
         seg_path(path, w->dir, segs[i]);
-        if (unlink(path) != 0 && errno != ENOENT) {
+        if (fsio_unlink(path) != 0 && errno != ENOENT) {
             rc = io_error(err, "removing", w->dir, segs[i], errno);
             break;
         }
         removed++;
     }
-    if (removed > 0 && w->sync && fsync(w->dirfd) != 0 && rc == 0)
+    if (removed > 0 && w->sync && fsio_fsync(w->dirfd) != 0 && rc == 0)
         rc = tm_error_set(err, TM_EIO, "change log: cannot sync %s: %s",
                           w->dir, strerror(errno));
     free(segs);
@@ -1258,12 +1338,14 @@ void wal_close(struct wal *w)
 
     if (w == NULL)
         return;
-    if (!w->broken && w->pend.len > 0 && wal_sync(w, &e) != 0)
+    /* Sync what is left, and finish undoing a failed batch, so that a
+     * restart does not find its records. */
+    if ((w->pend.len > 0 || w->broken) && wal_sync(w, &e) != 0)
         tm_warn("%s", e.msg);
     if (w->fd >= 0)
-        close(w->fd);
+        fsio_close(w->fd);
     if (w->dirfd >= 0)
-        close(w->dirfd); /* releases the flock */
+        fsio_close(w->dirfd); /* releases the flock */
     buf_free(&w->pend);
     free(w->splits);
     free(w->dir);
@@ -1295,11 +1377,11 @@ static int reader_enter(struct wal_reader *r, uint64_t first,
     int fd, rc;
 
     seg_path(path, r->dir, first);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = fsio_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return io_error(err, "opening", r->dir, first, errno);
     if (r->fd >= 0)
-        close(r->fd);
+        fsio_close(r->fd);
     r->fd = fd;
     r->first = first;
     win_free(&r->wn);
@@ -1471,7 +1553,7 @@ void wal_reader_close(struct wal_reader *r)
     if (r == NULL)
         return;
     if (r->fd >= 0)
-        close(r->fd);
+        fsio_close(r->fd);
     win_free(&r->wn);
     free(r->dir);
     free(r);

@@ -25,6 +25,10 @@
  *      crash during fdatasync may persist the batch's pages in any order,
  *      and none of the batch was acknowledged.  A valid record of a later
  *      batch after the damage is corruption.
+ *   5. A failed wal_sync (write, fdatasync, segment creation: EIO, ENOSPC)
+ *      acknowledges nothing and is undone in the files; the log recovers
+ *      by itself when the fault clears (see wal_sync).  The unit tests
+ *      inject such faults at random points (src/base/fsio.h).
  *
  * Thread-safety: one writer thread calls wal_append/wal_sync/wal_discard/
  * wal_last_lsn/wal_close; one other thread (a checkpointer) may call
@@ -77,8 +81,8 @@ int wal_open(const struct wal_options *o, struct wal **out,
              struct tm_error *err);
 
 /* Close the log, first syncing anything appended since the last wal_sync
- * (a failure there is logged, not returned).  NULL-safe.  Readers tied to
- * `w` must be closed first. */
+ * and finishing the rollback of a failed one (a failure there is logged,
+ * not returned).  NULL-safe.  Readers tied to `w` must be closed first. */
 void wal_close(struct wal *w);
 
 /* Last LSN appended (0 for an empty log). */
@@ -90,9 +94,9 @@ uint64_t wal_synced_lsn(const struct wal *w);
 
 /* Append one record to the in-memory tail; assigns and returns through
  * `*lsn` (may be NULL) the next LSN.  `payload` is copied; it may be NULL
- * when `len` is 0.  Nothing reaches the file until wal_sync.  Returns 0,
- * TM_EVALIDATION (len > WAL_RECORD_MAX_PAYLOAD), TM_ENOMEM, or TM_EIO
- * when an earlier failed wal_sync left the log unusable.  On failure
+ * when `len` is 0.  Nothing reaches the file until wal_sync, and no I/O
+ * is done (also not after a failed wal_sync: see there).  Returns 0,
+ * TM_EVALIDATION (len > WAL_RECORD_MAX_PAYLOAD) or TM_ENOMEM.  On failure
  * nothing was appended. */
 int wal_append(struct wal *w, uint8_t type, int64_t time_ms,
                const void *payload, size_t len, uint64_t *lsn);
@@ -104,10 +108,15 @@ int wal_append(struct wal *w, uint8_t type, int64_t time_ms,
  * at once when nothing was appended.  On failure the appended-but-unsynced
  * records are dropped from memory, the file is truncated back to the last
  * synced record (segments this call created are removed), and TM_EIO is
- * returned with the reason in `err`: the caller must treat those records
- * as never written, and the next append reuses their LSNs.  If even that
- * rollback fails, every later call returns TM_EIO until the log is
- * reopened (restart: wal_open then sorts out what reached the disk). */
+ * returned with the reason (file, strerror) in `err`: the caller must
+ * treat those records as never written, and the next append reuses their
+ * LSNs.  The failed bytes are never synced again (fsyncgate: see wal.c,
+ * "FAILED WRITES AND SYNCS").  If even that rollback fails, the log stays
+ * usable but every wal_sync first retries the rollback and, while it
+ * fails, returns TM_EIO and drops its batch; once it works (the fault
+ * cleared) writes succeed again, without a restart.  A restart while the
+ * rollback is pending may replay the failed batch (answered with an
+ * error, so its outcome was unknown to the client anyway). */
 int wal_sync(struct wal *w, struct tm_error *err);
 
 /* Forget every record appended since the last wal_sync, without writing

@@ -25,6 +25,22 @@ from botocore.config import Config
 import harness
 
 
+_summaries = []
+
+
+def pytest_runtest_logreport(report):
+    """Keep the summary lines tests record as "fault_summary" (how many
+    fault points were tried), to show them at the end also without -s."""
+    for name, value in report.user_properties:
+        if name == "fault_summary" and value not in _summaries:
+            _summaries.append(value)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _summaries:
+        terminalreporter.write_line(line)
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "needs_binary: starts build/tidemark itself; skipped "
