@@ -6,6 +6,7 @@ start, still holding the table exactly as of the request.
 
 The server runs with --unsafe-test-slow-backups (25 ms per 256 rows), so
 that a backup of 12,000 rows stays CREATING for about a second."""
+import os
 import random
 import re
 import signal
@@ -198,3 +199,67 @@ def test_backups_of_two_tables_at_once(slow):
         c.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
         assert wait_active(c, target)["ItemCount"] == n
     assert scan_all(c, "restored-a") == want
+
+
+FAULT_TARGET = "TidemarkTest_20261125.InjectFault"
+
+
+@pytest.mark.parametrize("op,errno", [("write", "ENOSPC"), ("write", "EIO"),
+                                      ("sync", "EIO")],
+                         ids=["disk-full", "write-eio", "fsync-eio"])
+def test_io_error_fails_that_backup_only(tmp_path, op, errno):
+    """A disk-full or I/O error while a backup is written fails that backup
+    (it disappears; the log says why) and leaves the table, the other
+    backups and later backups untouched."""
+    srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
+                         extra_args=["--unsafe-test-faults"])
+    srv.start()
+    try:
+        c = harness.make_client(srv.url)
+        want = load(c, 3000)
+        first = c.create_backup(TableName="notes", BackupName="before")[
+            "BackupDetails"]["BackupArn"]
+        harness.wait_backup(c, first)
+        backups = os.path.join(srv.data_dir, "backups")
+        r = harness.raw_request(srv.port, FAULT_TARGET, {
+            "Op": op, "Path": backups, "Skip": 3 if op == "write" else 0,
+            "Count": -1, "Errno": errno})
+        assert r.status == 200, r
+        bad = c.create_backup(TableName="notes", BackupName="during-fault")[
+            "BackupDetails"]["BackupArn"]
+        deadline = time.monotonic() + 30
+        while True:     # CREATING, then gone
+            try:
+                st = c.describe_backup(BackupArn=bad)["BackupDescription"][
+                    "BackupDetails"]["BackupStatus"]
+            except ClientError as e:
+                assert e.response["Error"]["Code"] == \
+                    "BackupNotFoundException", e.response
+                break
+            assert st == "CREATING", st
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        text = srv.stderr_text()
+        assert "failed and was removed" in text, text[-3000:]
+        assert ("No space left on device" if errno == "ENOSPC"
+                else "Input/output error") in text, text[-3000:]
+        assert not any(f.startswith(bad.rsplit("/", 1)[1])
+                       for f in os.listdir(backups)), os.listdir(backups)
+        r = harness.raw_request(srv.port, FAULT_TARGET, {"Clear": True})
+        assert r.status == 200, r
+        # the table and the earlier backup are untouched; the next works
+        assert scan_all(c, "notes") == want
+        assert [b["BackupArn"] for b in
+                c.list_backups(TableName="notes")["BackupSummaries"]] == [
+            first]
+        after = c.create_backup(TableName="notes", BackupName="after")[
+            "BackupDetails"]["BackupArn"]
+        harness.wait_backup(c, after)
+        for arn, target in ((first, "from-before"), (after, "from-after")):
+            c.restore_table_from_backup(TargetTableName=target,
+                                        BackupArn=arn)
+            wait_active(c, target)
+            assert scan_all(c, target) == want
+        c.put_item(TableName="notes", Item=dict(key("still", "writable")))
+    finally:
+        srv.stop()
