@@ -25,6 +25,7 @@
 #include "backup/backup_format.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/load.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
 #include "s3/s3.h"
@@ -391,14 +392,15 @@ static void undo_free(struct undo *u, size_t n)
 static int write_rows(struct engine_rtx *rtx, uint64_t no,
                       const struct backup_info *b, const struct undo *u,
                       size_t nu, const _Atomic int *stop, int delay_us,
-                      struct backup_stats *st, struct tm_error *err)
+                      int yield, struct backup_stats *st,
+                      struct tm_error *err)
 {
     struct engine_cursor *cur = NULL;
     struct backup_writer *w = NULL;
     struct backup_meta m = {0};
     const uint8_t *k = NULL, *it = NULL;
     size_t kl = 0, il = 0, ui = 0;
-    uint64_t rows = 0;
+    uint64_t rows = 0, seen = load_requests();
     long ncpu;
     int rc, got;
 
@@ -452,6 +454,10 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
             goto out;
         if (delay_us && (rows & 255) == 255)
             usleep((useconds_t)delay_us);
+        /* requests first: pause (10 ms at most per 256 rows) while they
+         * flow, see base/load.h */
+        if (yield && (rows & 255) == 255)
+            load_wait_quiet(&seen, 10000);
         if ((++rows & 4095) == 0 && stop && atomic_load(stop)) {
             rc = tm_error_set(err, TM_EUNAVAILABLE,
                               "the server is shutting down");
@@ -564,7 +570,9 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     }
     pthread_getschedparam(pthread_self(), &policy, &sp);
     sched_idle_self();
-    rc = write_rows(rtx, t->no, b, NULL, 0, NULL, 0, &st, err);
+    /* a SYSTEM backup is part of a DeleteTable request: no pauses */
+    rc = write_rows(rtx, t->no, b, NULL, 0, NULL, 0, type != BACKUP_SYSTEM,
+                    &st, err);
     pthread_setschedparam(pthread_self(), policy, &sp);
     engine_read_end(rtx);
     rtx = NULL;
@@ -716,7 +724,7 @@ static void *job_main(void *arg)
     tm_error_clear(&err);
     if (!j->upload_only) {
         rc = write_rows(j->rtx, j->b->table_no, j->b, j->u, j->nu,
-                        &s->stopping, s->test_delay_us, &st, &err);
+                        &s->stopping, s->test_delay_us, 1, &st, &err);
         engine_read_end(j->rtx);
         j->rtx = NULL;
         /* the rows are on disk: the table is free again */

@@ -16,8 +16,9 @@
  * as of the request while writes go on, and never blocks the writer.
  * CreateBackup (backup_store_begin) answers as soon as the backup's
  * description is durable, with BackupStatus CREATING; a thread at the
- * lowest CPU priority (SCHED_IDLE) writes the rows, then the description
- * says AVAILABLE.  Meanwhile the table is held (engine_hold_table): its
+ * lowest CPU priority (SCHED_IDLE) writes the rows, pausing while
+ * requests flow (base/load.h: up to 10 ms per 256 rows, so it still
+ * progresses under constant load), then the description says AVAILABLE.  Meanwhile the table is held (engine_hold_table): its
  * changes are logged with their old items, the log is kept from the
  * snapshot's LSN, and DeleteTable is refused.  If the server stops or
  * crashes first, backup_store_resume finishes it at the next start from a

@@ -42,6 +42,7 @@
 #include "auth/sigv4.h"
 #include "base/clock.h"
 #include "base/crc32.h"
+#include "base/load.h"
 #include "base/log.h"
 #include "base/version.h"
 
@@ -356,6 +357,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
             return reply_error(c, TM_ETOOLARGE,
                                "Request must be smaller than 16777216 "
                                "bytes for the operation");
+        load_note_request(); /* background work yields to requests */
         h = hreq_get(s);
         if (h == NULL)
             return MHD_NO;

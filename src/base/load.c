@@ -1,0 +1,34 @@
+/*
+ * load.c - the request meter of load.h.
+ */
+#include "base/load.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+static _Atomic uint64_t requests;
+
+void load_note_request(void)
+{
+    atomic_fetch_add_explicit(&requests, 1, memory_order_relaxed);
+}
+
+uint64_t load_requests(void)
+{
+    return atomic_load_explicit(&requests, memory_order_relaxed);
+}
+
+uint64_t load_wait_quiet(uint64_t *seen, uint64_t max_wait_us)
+{
+    uint64_t slept = 0, now = load_requests();
+    struct timespec step = {0, 1000 * 1000};
+
+    while (now != *seen && slept < max_wait_us) {
+        *seen = now;
+        nanosleep(&step, NULL);
+        slept += 1000;
+        now = load_requests();
+    }
+    *seen = now;
+    return slept;
+}
