@@ -51,7 +51,7 @@ DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
 DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openssl
 DEB_BENCH := wrk nginx-light
 
-.PHONY: all run test unit unit-asan fuzz-build fuzz integration deps \
+.PHONY: all run test unit unit-asan fuzz-build fuzz integration deps soak \
         deps-test deps-bench bench clean
 
 all: build/tidemark
@@ -152,6 +152,12 @@ fuzz: deps-test
 test: deps-test
 	$(MAKE) build/tidemark unit unit-asan fuzz-build
 	/usr/bin/python3 tests/run.py
+
+# Ten minutes of mixed load with backups, restores, PITR restores and
+# kill -9 restarts, then a full check (tests/soak/soak.py; SOAK_SECONDS).
+soak: deps-test
+	$(MAKE) build/tidemark
+	/usr/bin/python3 tests/soak/soak.py
 
 bench: deps-bench
 	$(MAKE) build/tidemark
