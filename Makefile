@@ -89,6 +89,13 @@ build/tests-asan/%: tests/unit/%.c $(AOBJS)
 	@$(if $(Q),echo "  LINK    $@",true)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -o $@ $< $(AOBJS) $(LDLIBS)
 
+# The simulated power cut's LD_PRELOAD library (tests/crash/test_powercut.py).
+build/tests/libpowercut.so: tests/powercut/powercut.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -shared \
+	  -fPIC -o $@ $< -ldl -lpthread
+
 build/fuzzobj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC-FUZZ $<",true)
@@ -150,7 +157,7 @@ fuzz: deps-test
 	TIDEMARK_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/run.py --fuzz-only
 
 test: deps-test
-	$(MAKE) build/tidemark unit unit-asan fuzz-build
+	$(MAKE) build/tidemark unit unit-asan fuzz-build build/tests/libpowercut.so
 	/usr/bin/python3 tests/run.py
 
 # Ten minutes of mixed load with backups, restores, PITR restores and

@@ -293,6 +293,26 @@ int backup_store_open(const char *dir, int readonly,
                                          " %s",
                             dir, strerror(e));
     }
+    if (!readonly) {
+        /* its entry in the parent must survive a power cut too (found by
+         * tests/crash/test_powercut.py) */
+        char parent[4096];
+        char *slash;
+        snprintf(parent, sizeof parent, "%s", dir);
+        slash = strrchr(parent, '/');
+        if (slash == parent)
+            slash[1] = 0;
+        else if (slash)
+            *slash = 0;
+        else
+            snprintf(parent, sizeof parent, ".");
+        if (fsync_dir(parent) != 0) {
+            int e = errno;
+            backup_store_close(s);
+            return tm_error_set(err, TM_EIO, "cannot sync %s: %s", parent,
+                                strerror(e));
+        }
+    }
     d = opendir(dir);
     if (d == NULL) {
         int e = errno;
