@@ -62,7 +62,7 @@ struct config {
     int allow_anonymous;
     const char *tls_cert;
     const char *tls_key;
-    unsigned max_connections, idle_timeout, max_pending;
+    unsigned max_connections, idle_timeout, max_pending, request_timeout;
     size_t max_buffered;
     struct backup_scheduler *schedules;
 };
@@ -140,6 +140,11 @@ static void usage(FILE *f)
             "  --idle-timeout S   close a connection idle for S seconds, "
             "also\n"
             "                     one stalled mid-request (default 300)\n"
+            "  --request-timeout S  close a connection whose request body "
+            "has not\n"
+            "                     fully arrived S seconds after it began, "
+            "however\n"
+            "                     it trickles (default 60)\n"
             "  --max-pending N    requests waiting for the engine at most "
             "(default\n"
             "                     1024); more get ThrottlingException\n"
@@ -237,6 +242,7 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             c->credentials = v;
         } else if (strcmp(a, "--max-connections") == 0 ||
                    strcmp(a, "--idle-timeout") == 0 ||
+                   strcmp(a, "--request-timeout") == 0 ||
                    strcmp(a, "--max-pending") == 0 ||
                    strcmp(a, "--max-buffered-mb") == 0) {
             char *end;
@@ -249,6 +255,8 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
                 c->max_connections = (unsigned)n;
             else if (strcmp(a, "--idle-timeout") == 0)
                 c->idle_timeout = (unsigned)n;
+            else if (strcmp(a, "--request-timeout") == 0)
+                c->request_timeout = (unsigned)n;
             else if (strcmp(a, "--max-pending") == 0)
                 c->max_pending = (unsigned)n;
             else
@@ -415,6 +423,7 @@ int main(int argc, char **argv)
     ho.auth = creds;
     ho.conn_limit = c.max_connections;
     ho.idle_timeout = c.idle_timeout;
+    ho.request_timeout = c.request_timeout;
     ho.max_pending = c.max_pending;
     ho.max_buffered = c.max_buffered;
     ho.tls_cert_pem = tls.cert_pem;

@@ -61,6 +61,7 @@ struct hreq {
     int shed;             /* over --max-buffered: body dropped, answered
                            * with ThrottlingException */
     size_t counted;       /* body bytes counted in srv->buffered */
+    uint64_t started_ns;  /* when the request began (clock_mono_ns) */
     struct MHD_Connection *conn;
     struct http_server *srv;
     struct hreq *next_free;
@@ -71,6 +72,7 @@ struct http_server {
     struct api_ctx *ctx;
     const struct auth_credentials *auth; /* NULL: anonymous */
     size_t max_body;
+    uint64_t request_timeout_ns;
     int port;
     pthread_mutex_t pool_lock;
     struct hreq *pool;
@@ -361,12 +363,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         h = hreq_get(s);
         if (h == NULL)
             return MHD_NO;
+        h->started_ns = clock_mono_ns();
         h->conn = c;
         *con_cls = h;
         return MHD_YES;
     }
     if (*upload_size != 0) {
         size_t n = *upload_size;
+
+        /* a body trickling in byte by byte within the idle timeout must
+         * not hold a connection forever: a deadline for the whole body */
+        if (clock_mono_ns() - h->started_ns > s->request_timeout_ns) {
+            tm_warn("closing a connection whose request body took more "
+                    "than %llu s (--request-timeout)",
+                    (unsigned long long)(s->request_timeout_ns /
+                                         1000000000ull));
+            return MHD_NO;
+        }
 
         /* the bodies of all connections together stay under
          * max_buffered: past it, this request's body is dropped and it
@@ -508,6 +521,8 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     s->ctx = ctx;
     s->auth = o->auth;
     s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
+    s->request_timeout_ns =
+        (uint64_t)(o->request_timeout ? o->request_timeout : 60u) * 1000000000ull;
     s->max_pending = o->max_pending ? (long)o->max_pending
                                     : HTTP_MAX_PENDING_DEFAULT;
     s->max_buffered = o->max_buffered ? o->max_buffered

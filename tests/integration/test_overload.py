@@ -222,8 +222,37 @@ def test_idle_and_stalled_connections_are_closed(tmp_path):
         stop(s)
 
 
+def test_a_trickling_body_is_cut_at_the_request_timeout(tmp_path):
+    """Slow loris: one body byte every 0.3 s never trips the 300 s idle
+    timeout, but the whole body must arrive within --request-timeout."""
+    s = start(tmp_path, "--request-timeout", "2")
+    try:
+        k = socket.create_connection(("127.0.0.1", s.port), timeout=10)
+        k.sendall(harness.raw_http_bytes("ListTables", b"",
+                                         content_length=1000))
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 8:
+            try:
+                k.sendall(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            time.sleep(0.3)
+        took = time.monotonic() - t0
+        k.close()
+        assert closed, "still open after %.1f s of trickling" % took
+        assert 1.5 < took < 5, took
+        assert "--request-timeout" in s.stderr_text()
+        # a normal request is unaffected
+        assert harness.raw_request(s.port, "ListTables", {}).status == 200
+    finally:
+        stop(s)
+
+
 @pytest.mark.parametrize("flag", ["--max-pending", "--max-connections",
-                                  "--idle-timeout", "--max-buffered-mb"])
+                                  "--idle-timeout", "--max-buffered-mb",
+                                  "--request-timeout"])
 @pytest.mark.parametrize("value", ["0", "-1", "ten", "2000000"])
 def test_bad_limit_values_refused(tmp_path, flag, value):
     import subprocess
