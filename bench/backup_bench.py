@@ -110,7 +110,16 @@ def rnote_json(i):
             % (i % USERS, i, r[:37], r[37:165], CREATED0 + i))
 
 
-ITEM_FNS = {"note": note_json, "big": big_json, "rnote": rnote_json}
+def note2_json(i):
+    """The notes item again with another createdAt: overwrites note_json(i)
+    (a logged change of every item, for bench/pitr_bench.py)."""
+    return ('{"userId":{"S":"u%d"},"noteId":{"S":"n%07d"},"title":{"S":"%s"},'
+            '"body":{"S":"%s"},"createdAt":{"N":"%d"}}'
+            % (i % USERS, i, TITLE, BODY, CREATED0 + 2 * i + 1))
+
+
+ITEM_FNS = {"note": note_json, "note2": note2_json, "big": big_json,
+            "rnote": rnote_json}
 
 
 def log(msg):
