@@ -25,6 +25,7 @@
 #include "backup/backup_format.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/joblist.h"
 #include "base/load.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
@@ -38,7 +39,7 @@ struct backup_store {
     pthread_mutex_t lock;
     struct backup_info **v;   /* ascending creation time */
     size_t n, cap;
-    struct backup_job *jobs;  /* backups being made (guarded by lock) */
+    struct joblist jobs;      /* backups being made or uploaded */
     _Atomic int stopping;     /* backup_store_stop: jobs stop early */
     int test_delay_us;        /* per 256 rows in background jobs (tests) */
 
@@ -286,6 +287,7 @@ int backup_store_open(const char *dir, int readonly,
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->jobs.lock, NULL);
     if (!readonly && mkdir(dir, 0755) != 0 && errno != EEXIST) {
         int e = errno;
         backup_store_close(s);
@@ -472,8 +474,19 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
         }
         if (rc)
             goto out;
-        if (delay_us && (rows & 255) == 255)
+        if (delay_us && (rows & 255) == 255) {
+            /* tests (--unsafe-test-slow-backups): slowly, and not past
+             * the first 256 rows while <store>/HOLD exists */
+            char hold[4200];
+            struct stat hs;
+            const char *slash = strrchr(b->path, '/');
             usleep((useconds_t)delay_us);
+            snprintf(hold, sizeof hold, "%.*s/HOLD",
+                     slash ? (int)(slash - b->path) : 1,
+                     slash ? b->path : ".");
+            while (stat(hold, &hs) == 0 && !(stop && atomic_load(stop)))
+                usleep(10000);
+        }
         /* requests first: pause (10 ms at most per 256 rows) while they
          * flow, see base/load.h */
         if (yield && (rows & 255) == 255)
@@ -638,9 +651,6 @@ struct backup_job {
     uint64_t hold_lsn;
     int held;                  /* the table hold is still ours */
     int upload_only;           /* the rows file is complete: upload it */
-    pthread_t th;
-    int finished;              /* guarded by s->lock */
-    struct backup_job *next;
 };
 
 /* Drop backup `arn` from the registry and the directory (a failed job). */
@@ -787,46 +797,22 @@ static void *job_main(void *arg)
     }
     if (j->held)
         engine_release_table(j->e, j->b->table_no, j->hold_lsn);
-    pthread_mutex_lock(&s->lock);
-    j->finished = 1;
-    pthread_mutex_unlock(&s->lock);
     return NULL;
 }
 
-/* Join the jobs that have finished (all of them with `all`). */
-static void reap(struct backup_store *s, int all)
+static void job_free(void *p)
 {
-    for (;;) {
-        struct backup_job **pp, *j = NULL;
-        pthread_mutex_lock(&s->lock);
-        for (pp = &s->jobs; *pp; pp = &(*pp)->next)
-            if (all || (*pp)->finished) {
-                j = *pp;
-                *pp = j->next;
-                break;
-            }
-        pthread_mutex_unlock(&s->lock);
-        if (j == NULL)
-            return;
-        pthread_join(j->th, NULL);
-        info_free(j->b);
-        undo_free(j->u, j->nu);
-        free(j);
-    }
+    struct backup_job *j = p;
+    info_free(j->b);
+    undo_free(j->u, j->nu);
+    free(j);
 }
 
 static int job_start(struct backup_store *s, struct backup_job *j,
                      struct tm_error *err)
 {
-    int rc;
+    int rc = joblist_start(&s->jobs, job_main, j, job_free);
 
-    pthread_mutex_lock(&s->lock);
-    rc = pthread_create(&j->th, NULL, job_main, j);
-    if (rc == 0) {
-        j->next = s->jobs;
-        s->jobs = j;
-    }
-    pthread_mutex_unlock(&s->lock);
     return rc ? tm_error_set(err, TM_ENOMEM, "cannot start a backup thread: "
                                              "%s",
                              strerror(rc))
@@ -886,7 +872,7 @@ int backup_store_begin(struct backup_store *s, struct engine *e,
     uint64_t from;
     int rc;
 
-    reap(s, 0);
+    joblist_reap(&s->jobs);
     /* the table's number and a lower bound of the snapshot's LSN */
     if ((rc = engine_read_begin(e, &rtx)))
         return tm_error_set(err, rc, "could not open a read snapshot");
@@ -1166,7 +1152,7 @@ void backup_store_stop(struct backup_store *s)
     if (s == NULL)
         return;
     atomic_store(&s->stopping, 1);
-    reap(s, 1);
+    joblist_join_all(&s->jobs);
 }
 
 /* ---- the object store ------------------------------------------------------ */

@@ -131,7 +131,8 @@ int backup_store_begin(struct backup_store *s, struct engine *e,
 int backup_store_resume(struct backup_store *s, struct engine *e);
 
 /* Tests only (--unsafe-test-slow-backups): background backups sleep `us`
- * microseconds per 256 rows, so a test can act while one is CREATING. */
+ * microseconds per 256 rows, and wait after their first 256 rows while the
+ * file <store>/HOLD exists, so a test can act while one is CREATING. */
 void backup_store_set_test_delay(struct backup_store *s, int us);
 
 /* Stop the background backups (they resume at the next start) and wait

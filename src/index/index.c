@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/joblist.h"
 #include "base/log.h"
 #include "storage/key.h"
 
@@ -236,13 +237,19 @@ struct backfill {
     struct buf last;         /* row key of the last row done */
     int started;             /* a row has been done: seek after `last` */
     int finished;
-    pthread_t thread;
-    struct backfill *next;
 };
 
-static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct backfill *jobs;
+static struct joblist jobs = JOBLIST_INIT;
 static _Atomic int stopping;
+
+static void backfill_free(void *p)
+{
+    struct backfill *b = p;
+    buf_free(&b->last);
+    free(b->table);
+    free(b->index);
+    free(b);
+}
 
 static int backfill_apply(struct engine_wtx *w, void *arg,
                           struct tm_error *err)
@@ -364,16 +371,10 @@ int index_backfill_start(struct engine *e, const char *table,
     b->index = strdup(index);
     buf_init(&b->last, 16384);
     if (b->table == NULL || b->index == NULL ||
-        pthread_create(&b->thread, NULL, backfill_main, b) != 0) {
-        free(b->table);
-        free(b->index);
-        free(b);
+        joblist_start(&jobs, backfill_main, b, backfill_free) != 0) {
+        backfill_free(b);
         return TM_ENOMEM;
     }
-    pthread_mutex_lock(&jobs_lock);
-    b->next = jobs;
-    jobs = b;
-    pthread_mutex_unlock(&jobs_lock);
     return 0;
 }
 
@@ -404,21 +405,7 @@ int index_backfill_resume_all(struct engine *e)
 
 void index_backfill_join(void)
 {
-    struct backfill *b;
-
     atomic_store(&stopping, 1);
-    pthread_mutex_lock(&jobs_lock);
-    b = jobs;
-    jobs = NULL;
-    pthread_mutex_unlock(&jobs_lock);
-    while (b) {
-        struct backfill *next = b->next;
-        pthread_join(b->thread, NULL);
-        buf_free(&b->last);
-        free(b->table);
-        free(b->index);
-        free(b);
-        b = next;
-    }
+    joblist_join_all(&jobs);
     atomic_store(&stopping, 0);
 }

@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "index/index.h"
+#include "base/joblist.h"
 #include "item/item.h"
 #include "wal/wal.h"
 
@@ -35,13 +36,18 @@ struct job {
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
     uint64_t rows;
-    pthread_t thread;
-    struct job *next;
 };
 
-static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct job *jobs;
+static struct joblist jobs = JOBLIST_INIT;
 static _Atomic int stopping;
+
+static void job_free(void *p)
+{
+    struct job *j = p;
+    free(j->table);
+    free(j->backup_arn);
+    free(j);
+}
 
 /* One batch: up to RESTORE_BATCH rows from the reader into the table. */
 static int load_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
@@ -283,16 +289,10 @@ static int start(struct engine *e, struct backup_store *bs, const char *table,
     j->table = strdup(table);
     j->backup_arn = strdup(backup_arn);
     if (j->table == NULL || j->backup_arn == NULL ||
-        pthread_create(&j->thread, NULL, job_main, j) != 0) {
-        free(j->table);
-        free(j->backup_arn);
-        free(j);
+        joblist_start(&jobs, job_main, j, job_free) != 0) {
+        job_free(j);
         return TM_ENOMEM;
     }
-    pthread_mutex_lock(&jobs_lock);
-    j->next = jobs;
-    jobs = j;
-    pthread_mutex_unlock(&jobs_lock);
     return 0;
 }
 
@@ -341,20 +341,7 @@ int restore_resume_all(struct engine *e, struct backup_store *bs)
 
 void restore_join(void)
 {
-    struct job *j;
-
     atomic_store(&stopping, 1);
-    pthread_mutex_lock(&jobs_lock);
-    j = jobs;
-    jobs = NULL;
-    pthread_mutex_unlock(&jobs_lock);
-    while (j) {
-        struct job *next = j->next;
-        pthread_join(j->thread, NULL);
-        free(j->table);
-        free(j->backup_arn);
-        free(j);
-        j = next;
-    }
+    joblist_join_all(&jobs);
     atomic_store(&stopping, 0);
 }

@@ -4,8 +4,9 @@ the backup can be neither restored nor deleted; writes go on and are not in
 it; and a backup interrupted by a stop or a kill -9 is finished at the next
 start, still holding the table exactly as of the request.
 
-The server runs with --unsafe-test-slow-backups (25 ms per 256 rows), so
-that a backup of 12,000 rows stays CREATING for about a second."""
+The server runs with --unsafe-test-slow-backups (25 ms per 256 rows, and a
+job waits after its first 256 rows while <store>/HOLD exists), so that a
+backup of 12,000 rows stays CREATING while the test acts."""
 import os
 import random
 import re
@@ -113,6 +114,9 @@ def test_backup_in_background_holds_the_table_as_requested(slow, interrupt):
     rng = random.Random(5)
     want = load(c, ROWS)
 
+    # the slowed job stops after its first 256 rows while HOLD exists
+    hold = os.path.join(slow.data_dir, "backups", "HOLD")
+    open(hold, "w").close()
     t0 = time.monotonic()
     d = c.create_backup(TableName="notes", BackupName="background")["BackupDetails"]
     answered_ms = (time.monotonic() - t0) * 1000
@@ -137,9 +141,9 @@ def test_backup_in_background_holds_the_table_as_requested(slow, interrupt):
         c.describe_table(TableName="early")
     churn(c, want, rng)
     still = c.describe_backup(BackupArn=arn)["BackupDescription"]
-    assert still["BackupDetails"]["BackupStatus"] == "CREATING", (
-        "the backup finished before the test could act: make it slower")
+    assert still["BackupDetails"]["BackupStatus"] == "CREATING", still
 
+    os.unlink(hold)
     if interrupt is not None:
         first_log = slow.stderr_path
         slow.stop(interrupt)
