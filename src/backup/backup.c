@@ -1077,19 +1077,9 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
             continue;
         }
         if (b->uploading) { /* the rows file is complete: upload it */
-            if ((j = calloc(1, sizeof *j)) == NULL) {
-                rc = tm_error_set(&err, TM_ENOMEM, "out of memory");
-                goto fail;
-            }
-            j->s = s;
-            j->e = e;
-            j->b = b;
-            j->upload_only = 1;
             tm_info("backup %s of table %s resumes its upload", b->arn,
                     b->table_name);
-            if ((rc = job_start(s, j, &err)))
-                goto fail;
-            b = NULL;
+            start_upload(s, e, b);
             goto next;
         }
         rc = catalog_get(engine_catalog(e), b->table_name, a, &t);

@@ -331,26 +331,6 @@ static int grow_keep(uint8_t **buf, size_t *cap, size_t need, size_t hint)
     return 0;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t k = fsio_write(fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (k == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
-/* 0: all n bytes read; 1: end of file first; -1: error (errno). */
 static int pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
 {
     while (n > 0) {
@@ -477,7 +457,7 @@ static int w_write(struct backup_writer *w, const uint8_t *p, size_t n,
 {
     char what[64];
 
-    if (write_full(w->fd, p, n) != 0) {
+    if (fsio_write_full(w->fd, p, n) != 0) {
         int e = errno;
         snprintf(what, sizeof what, "write at offset %" PRIu64, w->off);
         return w_io(w, err, what, e);

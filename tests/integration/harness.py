@@ -520,3 +520,28 @@ def wait_backup(client, arn, timeout=60.0):
             raise AssertionError("backup %s still CREATING after %.0f s"
                                  % (arn, timeout))
         time.sleep(0.02)
+
+
+def wait_table_active(client, name, timeout=60.0):
+    """Poll DescribeTable (boto3 client) until table `name` is ACTIVE (a
+    restore or a backfill); returns its description."""
+    deadline = time.monotonic() + timeout
+    while True:
+        t = client.describe_table(TableName=name)["Table"]
+        if t["TableStatus"] == "ACTIVE":
+            return t
+        assert time.monotonic() < deadline, t
+        time.sleep(0.05)
+
+
+def scan_notes(client, table):
+    """Every item of a notes-shaped table (boto3 client), as
+    {(userId, noteId): item}, following LastEvaluatedKey."""
+    got, kw = {}, {}
+    while True:
+        r = client.scan(TableName=table, **kw)
+        for it in r["Items"]:
+            got[(it["userId"]["S"], it["noteId"]["S"])] = it
+        if "LastEvaluatedKey" not in r:
+            return got
+        kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]

@@ -52,25 +52,8 @@ def load(c, rows):
     return state
 
 
-def scan_all(c, table):
-    got, kw = {}, {}
-    while True:
-        r = c.scan(TableName=table, **kw)
-        for it in r["Items"]:
-            got[(it["userId"]["S"], it["noteId"]["S"])] = it
-        if "LastEvaluatedKey" not in r:
-            return got
-        kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
-
-
-def wait_active(c, name, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        t = c.describe_table(TableName=name)["Table"]
-        if t["TableStatus"] == "ACTIVE":
-            return t
-        assert time.monotonic() < deadline, t
-        time.sleep(0.05)
+scan_all = harness.scan_notes
+wait_active = harness.wait_table_active
 
 
 def churn(c, state, rng):
