@@ -4,6 +4,7 @@
 #include "base/joblist.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -21,6 +22,10 @@ static void *trampoline(void *p)
     struct job_entry *e = p;
 
     e->fn(e->arg);
+    /* a finished job gives its memory back: glibc keeps freed blocks in
+     * the arena of the thread that used them (a backup's zstd contexts,
+     * a restore's batches), which made the soak's heap creep */
+    malloc_trim(0);
     atomic_store(&e->finished, 1);
     return NULL;
 }

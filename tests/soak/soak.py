@@ -29,7 +29,8 @@ models), no crash other than ours (the server never exited by itself), and
 every backup verified offline with `tidemark backup verify` after a clean
 stop.  Prints a summary; exits 1 on any failure.
 
-Environment: SOAK_SECONDS (600), SOAK_SEED, TIDEMARK_BIN (build/tidemark),
+Environment: SOAK_SECONDS (600), SOAK_EVENTS (0: the load alone, no
+backups, restores or kills; to tell their memory from the load's), SOAK_SEED, TIDEMARK_BIN (build/tidemark),
 SOAK_DIR (a fresh temporary directory; kept on failure).
 """
 import json
@@ -48,6 +49,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
+EVENTS = os.environ.get("SOAK_EVENTS", "1") != "0"   # 0: load only
 SEED = int(os.environ.get("SOAK_SEED", str(int(time.time()))))
 WRITERS = 4
 READERS = 2
@@ -306,7 +308,9 @@ def main():
             fail("the server exited by itself (code %s)" % srv.proc.poll())
             break
         try:
-            if now >= next_backup:
+            if not EVENTS:
+                time.sleep(0.5)
+            elif now >= next_backup:
                 r = c.call("CreateBackup", {"TableName": TABLE,
                                             "BackupName": "soak-%d" %
                                             len(backups)})
