@@ -46,6 +46,8 @@ struct job {
     int stamp_time;         /* at the flip, RestoreDateTime = the last
                                record replayed (restoring to "latest") */
     int64_t last_time_ms;   /* the newest record read up to until_ms */
+    int log_ended;          /* the log ended before a record past
+                               until_ms was found */
     void (*progress)(void *ctx, uint64_t rows, uint64_t changes);
     void *progress_ctx;
     int replayed;           /* the log part is done too */
@@ -195,6 +197,7 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
             break;
         }
         if (got == 0 || rec.time_ms > j->until_ms) {
+            j->log_ended = got == 0;
             j->replayed = 1;
             break;
         }
@@ -347,6 +350,7 @@ int restore_run_file(struct engine *e, const struct restore_file *o,
     res->rows = j.rows;
     res->changes = j.changes;
     res->last_time_ms = j.last_time_ms;
+    res->log_ended = j.log_ended;
     free(j.table);
     free(j.backup_arn);
     return rc;

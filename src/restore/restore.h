@@ -62,6 +62,7 @@ struct restore_result {
     uint64_t rows;            /* loaded from the backup file */
     uint64_t changes;         /* the source table's changes replayed */
     int64_t last_time_ms;     /* the newest record read (0: none) */
+    int log_ended;            /* the log ended at or before until_ms */
 };
 
 /* Run the restore described by `o` into engine `e` on the calling

@@ -680,6 +680,12 @@ static int list_segments(const char *dir, uint64_t **out, size_t *n,
     return 0;
 }
 
+int wal_segments(const char *dir, uint64_t **firsts, size_t *n,
+                 struct tm_error *err)
+{
+    return list_segments(dir, firsts, n, err);
+}
+
 /* ==== The writer ==== */
 
 /* A segment that starts inside the unsynced tail. */

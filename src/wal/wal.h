@@ -105,6 +105,14 @@ uint64_t wal_synced_lsn(const struct wal *w);
 void wal_synced_point(const struct wal *w, uint64_t *seg_first,
                       uint64_t *seg_off);
 
+/* The segments in `dir`, as their first LSNs in ascending order (a
+ * segment's file is "<first as 20 digits>.wal"; other names are
+ * ignored): `*firsts` is malloc'd (NULL when there is none), the caller
+ * frees it.  Returns 0, TM_EIO (the directory cannot be read) or
+ * TM_ENOMEM. */
+int wal_segments(const char *dir, uint64_t **firsts, size_t *n,
+                 struct tm_error *err);
+
 /* Append one record to the in-memory tail; assigns and returns through
  * `*lsn` (may be NULL) the next LSN.  `payload` is copied; it may be NULL
  * when `len` is 0.  Nothing reaches the file until wal_sync, and no I/O
