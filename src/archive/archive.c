@@ -40,7 +40,8 @@
  *      a large file): its .tmbak (read back), then its .json.
  *   6. prune the log: when need_from changed since the last time, list
  *      archive/wal/ and delete every segment wholly older than need_from.
- *   7. pin: engine_pin_archive(uploaded_to), or 0 when idle.
+ *   7. pin: engine_pin_archive(uploaded_to), or 0 when idle (also set
+ *      right after step 1, before anything can fail).
  *
  * A failed request ends the round; the next one starts over from the
  * progress file, so every step is idempotent: a chunk put again holds the
@@ -604,9 +605,10 @@ static int prune_log(struct archive *a, const struct view *v,
     if ((rc = save(a, err)) != 0)
         return rc;
     if (segs > 0)
-        tm_info("archive: pruned %zu log segments (%zu objects, records "
+        tm_info("archive: pruned %zu log segment%s (%zu object%s, records "
                 "before %" PRIu64 ") from %s: no base there needs them",
-                segs, objs, below, a->where);
+                segs, segs == 1 ? "" : "s", objs, objs == 1 ? "" : "s",
+                below, a->where);
     return 0;
 }
 
@@ -625,8 +627,10 @@ static int round_once(struct archive *a, struct tm_error *err)
         rc = missing;
         goto out;
     }
+    /* the pin first: it depends on the progress file only, and must hold
+     * from the moment the archive is active, whatever the store does */
+    engine_pin_archive(a->e, pin_of(a, &v));
     if (!v.active && a->p.nbases == 0) {
-        engine_pin_archive(a->e, 0);
         rc = 0;
         goto out;
     }
