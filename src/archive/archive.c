@@ -18,7 +18,9 @@
  *
  *   1. look: the local bases (BACKUP_BASE in the backup store) and the
  *      tables with PITR on.  The archive is active while there is either;
- *      idle, it ships nothing and pins nothing.
+ *      idle, it ships nothing and pins nothing.  The first active round
+ *      writes archive/id (archive_open only checked it): a server
+ *      without PITR tables writes nothing under archive/.
  *   2. prune bases: a base in the store that is no longer local (the
  *      keeper deleted it past the window, PITR was disabled, the table
  *      deleted) is deleted there, description first.
@@ -109,6 +111,7 @@ struct archive {
     _Atomic int stop;
     int final;                  /* the last round: ignore `stop` */
 
+    int claimed;                /* archive/id names this data directory */
     int down;                   /* the last round failed */
     uint64_t down_since_ns;
     unsigned backoff_ms;
@@ -122,6 +125,8 @@ struct view {
     int active;
     uint64_t need_from;
 };
+
+static int claim_now(struct archive *a, struct tm_error *err);
 
 static int stopping(struct archive *a)
 {
@@ -315,10 +320,14 @@ static int merge(struct archive *a, struct archive_seg *s, int fd,
 static int ship_segment(struct archive *a, uint64_t seg, uint64_t end,
                         int closed, const char *dir, struct tm_error *err)
 {
-    struct archive_seg *s = archive_progress_seg(&a->p, seg, 1);
+    struct archive_seg *s = archive_progress_seg(&a->p, seg, 0);
     char path[4200], key[ARCHIVE_KEY_MAX];
     int fd, rc = 0;
 
+    if (s && !closed && s->up == end)
+        return 0; /* nothing new: no file opened, no request */
+    if (s == NULL)
+        s = archive_progress_seg(&a->p, seg, 1);
     if (s == NULL)
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/%020" PRIu64 ".wal", dir, seg);
@@ -634,7 +643,8 @@ static int round_once(struct archive *a, struct tm_error *err)
         rc = 0;
         goto out;
     }
-    if ((rc = prune_bases(a, &v, err)) != 0)
+    if ((rc = claim_now(a, err)) != 0 ||
+        (rc = prune_bases(a, &v, err)) != 0)
         goto out;
     need_from(a, &v, missing);
     if (v.active && (rc = ship_log(a, &v, err)) != 0)
@@ -739,8 +749,11 @@ static int any_object(void *ctx, const char *key, uint64_t size)
     return 1; /* stop at the first */
 }
 
-/* Check that archive/ is this data directory's, or claim it. */
-static int claim(struct archive *a, int fresh, struct tm_error *err)
+/* Check, without writing anything, that archive/ is this data
+ * directory's or unclaimed (a->claimed says which).  The claim itself
+ * (claim_now) waits for the first round with something to archive, so
+ * that a server without PITR tables never writes under archive/. */
+static int check_owner(struct archive *a, int fresh, struct tm_error *err)
 {
     struct buf body;
     int rc, any = 0;
@@ -755,8 +768,10 @@ static int claim(struct archive *a, int fresh, struct tm_error *err)
                  (int)(body.len < 40 ? body.len : 40),
                  (const char *)body.data);
         buf_free(&body);
-        if (mine)
+        if (mine) {
+            a->claimed = 1;
             return 0;
+        }
         return tm_error_set(err, TM_EINUSE,
                             "the archive %s belongs to another data directory"
                             " (its id is %s, this one's is %s), whose log "
@@ -793,7 +808,24 @@ static int claim(struct archive *a, int fresh, struct tm_error *err)
         if ((rc = save(a, err)) != 0)
             return rc;
     }
-    return s3_put_mem(a->c, ARCHIVE_ID_KEY, a->p.id, strlen(a->p.id), err);
+    return 0;
+}
+
+/* Write archive/id (before the first object of this data directory),
+ * unless another data directory claimed the archive since archive_open
+ * (then every round fails, saying so, and nothing is shipped). */
+static int claim_now(struct archive *a, struct tm_error *err)
+{
+    int rc;
+
+    if (a->claimed)
+        return 0;
+    if ((rc = check_owner(a, 0, err)) != 0 || a->claimed)
+        return rc;
+    rc = s3_put_mem(a->c, ARCHIVE_ID_KEY, a->p.id, strlen(a->p.id), err);
+    if (rc == 0)
+        a->claimed = 1;
+    return rc;
 }
 
 int archive_open(struct engine *e, struct backup_store *bs,
@@ -849,7 +881,7 @@ int archive_open(struct engine *e, struct backup_store *bs,
                      why, a->where);
     }
     if (rc == 0)
-        rc = claim(a, fresh, err);
+        rc = check_owner(a, fresh, err);
     if (rc)
         goto fail;
     /* the first pin, before any checkpoint may act on the log */

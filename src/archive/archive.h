@@ -69,8 +69,9 @@ struct archive;
  * of `bs`.  When `bs` keeps its backups in a directory there is no
  * archive: *out is NULL and 0 is returned.  Otherwise this reads (or
  * creates) <data_dir>/archive.json, checks that archive/ in the store is
- * this data directory's (or empty, and claims it), and sets the log pin
- * from the progress file.  Returns 0, or TM_EINUSE (the archive belongs to
+ * this data directory's or empty (reading only: the uploader claims it
+ * when it first has something to archive), and sets the log pin from the
+ * progress file.  Returns 0, or TM_EINUSE (the archive belongs to
  * another data directory: the message says to use another prefix),
  * TM_ECORRUPT (a damaged progress file), TM_EUNAVAILABLE / TM_EIO (the
  * store could not be asked), TM_ENOMEM; *out is NULL on failure. */

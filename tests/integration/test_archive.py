@@ -303,6 +303,11 @@ def test_disaster_recovery(rgw, tmp_path, record_property):  # noqa: F811
         time.sleep(0.2)
     lat.sort()
     assert lat[-1] < 3.0, lat
+    # one chunk a second: the merge rule has merged some by now
+    with open(os.path.join(data, "archive.json")) as f:
+        prog = json.load(f)
+    assert any(c[1] >= 1 for s in prog["segments"] for c in s["chunks"]), \
+        prog
     # hours pass between writes; then a day: a second base
     for step in range(150):
         if step % 30 == 29:
@@ -598,13 +603,17 @@ def test_restore_errors_and_progress(rgw, tmp_path):  # noqa: F811
         for _ in range(50):
             model.write()
         base = wait_bases(data, 1)[0]
+        wait_for("the archive to catch up", lambda: caught_up(data), 30)
         # one archive, one data directory
         other = harness.Server(
             str(tmp_path / "other"), log_dir=str(tmp_path), env=env,
             extra_args=["--backup-store", url, "--s3-endpoint",
                         env["S3_ENDPOINT"]])
         other.spawn()
-        assert other.proc.wait(timeout=60) == 1
+        try:
+            assert other.proc.wait(timeout=60) == 1
+        finally:
+            other.kill()
         text = other.stderr_text()
         assert "belongs to another data directory" in text, text
         assert "another --backup-store prefix" in text
