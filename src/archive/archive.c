@@ -138,7 +138,7 @@ static int save(struct archive *a, struct tm_error *err)
     return archive_progress_save(a->path, &a->p, err);
 }
 
-/* ---- step 1: look --------------------------------------------------------- */
+/* ---- step 1: look ------------------------------------------------------- */
 
 static int look(struct archive *a, struct arena *ar, struct view *v,
                 struct tm_error *err)
@@ -193,7 +193,7 @@ static uint64_t pin_of(const struct archive *a, const struct view *v)
     return a->p.uploaded_to > 0 ? a->p.uploaded_to : 1;
 }
 
-/* ---- step 2: prune bases ---------------------------------------------------- */
+/* ---- step 2: prune bases ------------------------------------------------ */
 
 static int is_local(const struct view *v, const char *id)
 {
@@ -234,7 +234,7 @@ static int prune_bases(struct archive *a, const struct view *v,
     return 0;
 }
 
-/* ---- step 4: ship the log ----------------------------------------------------- */
+/* ---- step 4: ship the log ----------------------------------------------- */
 
 static int read_at(int fd, uint8_t *buf, size_t len, uint64_t off,
                    const char *path, struct tm_error *err)
@@ -461,7 +461,7 @@ out:
     return rc;
 }
 
-/* ---- step 5: ship a base -------------------------------------------------------- */
+/* ---- step 5: ship a base ------------------------------------------------ */
 
 static int ship_base(struct archive *a, const struct view *v,
                      struct tm_error *err)
@@ -512,7 +512,7 @@ static int ship_base(struct archive *a, const struct view *v,
     return 0;
 }
 
-/* ---- step 6: prune the log ------------------------------------------------------- */
+/* ---- step 6: prune the log ---------------------------------------------- */
 
 struct listing {
     struct archive_obj *v;
@@ -621,7 +621,7 @@ static int prune_log(struct archive *a, const struct view *v,
     return 0;
 }
 
-/* ---- the round -------------------------------------------------------------------- */
+/* ---- the round ---------------------------------------------------------- */
 
 static int round_once(struct archive *a, struct tm_error *err)
 {
@@ -665,8 +665,8 @@ static void note(struct archive *a, int rc, const struct tm_error *err)
 {
     if (rc == 0) {
         if (a->down)
-            tm_info("archive: %s is reachable again after %.0f s; the log "
-                    "kept meanwhile is being shipped",
+            tm_info("archive: %s is reachable again after %.0f s; "
+                    "shipping resumed from where it stopped",
                     a->where,
                     (double)(clock_mono_ns() - a->down_since_ns) / 1e9);
         a->down = 0;
@@ -728,7 +728,7 @@ static void *uploader_main(void *arg)
     return NULL;
 }
 
-/* ---- open, start, stop ------------------------------------------------------------ */
+/* ---- open, start, stop -------------------------------------------------- */
 
 static void new_id(char out[40])
 {

@@ -31,7 +31,7 @@
 #include "base/buf.h"
 #include "s3/s3.h"
 
-/* ---- bases ---------------------------------------------------------------- */
+/* ---- bases -------------------------------------------------------------- */
 
 struct base_scan {
     char **ids;             /* "<id>" of every .json */
@@ -182,7 +182,7 @@ int archive_fetch_base(struct s3_client *c, const struct archive_base *b,
     return s3_get_file(c, key, b->b->path, err);
 }
 
-/* ---- the log -------------------------------------------------------------- */
+/* ---- the log ------------------------------------------------------------ */
 
 struct listing {
     struct archive_obj *v;

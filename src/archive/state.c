@@ -26,8 +26,8 @@
 
 void archive_chunk_key(char *out, uint64_t seg_first, uint64_t off)
 {
-    snprintf(out, ARCHIVE_KEY_MAX, ARCHIVE_WAL "%020" PRIu64 ".wal/%020" PRIu64,
-             seg_first, off);
+    snprintf(out, ARCHIVE_KEY_MAX,
+             ARCHIVE_WAL "%020" PRIu64 ".wal/%020" PRIu64, seg_first, off);
 }
 
 void archive_seg_prefix(char *out, uint64_t seg_first)
@@ -366,7 +366,7 @@ out:
     return rc;
 }
 
-/* ---- the merge rule ------------------------------------------------------ */
+/* ---- the merge rule ----------------------------------------------------- */
 
 static uint64_t chunk_size(const struct archive_seg *s, size_t k)
 {

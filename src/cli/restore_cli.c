@@ -602,6 +602,22 @@ int cli_restore_main(int argc, char **argv)
     }
     if (!a.from || !a.table || !a.to || !a.data)
         return usage();
+    {
+        /* "dir/" and "dir" are the same: DIR.partial must be its sibling */
+        static char data[4096];
+        size_t n = strlen(a.data);
+        while (n > 1 && a.data[n - 1] == '/')
+            n--;
+        if (n >= sizeof data || n == 0 || (n == 1 && a.data[0] == '/')) {
+            fprintf(stderr, "tidemark restore: --data wants a new "
+                            "directory, not '%s'\n",
+                    a.data);
+            return 2;
+        }
+        memcpy(data, a.data, n);
+        data[n] = '\0';
+        a.data = data;
+    }
     if (strcmp(a.to, "latest") == 0) {
         a.latest = 1;
         a.until = INT64_MAX;

@@ -646,6 +646,18 @@ def test_restore_errors_and_progress(rgw, tmp_path):  # noqa: F811
                     tmp_path / "x")
     assert r.returncode == 1 and "holds none at all" in r.stderr, r.stderr
     assert not (tmp_path / "x").exists()
+    # an interrupted restore's leftover is removed; anything else is not
+    left = tmp_path / "again.partial"
+    (left / "state").mkdir(parents=True)
+    (left / "RESTORE-IN-PROGRESS").write_text("")
+    restore_ok(env, url, "notes", "latest", tmp_path / "again")
+    assert not left.exists()
+    theirs = tmp_path / "third.partial"
+    theirs.mkdir()
+    (theirs / "file").write_text("someone's")
+    r = restore_cmd(env, url, "notes", "latest", tmp_path / "third")
+    assert r.returncode == 1 and "move it away first" in r.stderr, r.stderr
+    assert (theirs / "file").read_text() == "someone's"
     # the progress bar, on a terminal; the DIR may exist if empty
     out = tmp_path / "bar"
     out.mkdir()
