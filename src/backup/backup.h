@@ -87,7 +87,8 @@ int backup_store_open(const char *dir, int readonly,
  * with backoff, the backup staying CREATING and its local file kept, also
  * across restarts.  Backups found in the object store and not in the
  * directory (made by another machine) are listed and restorable.  PITR
- * bases stay local.  Returns 0, or TM_EVALIDATION / TM_EUNAVAILABLE /
+ * bases stay local (the archive, src/archive, puts copies of them under
+ * archive/bases/).  Returns 0, or TM_EVALIDATION / TM_EUNAVAILABLE /
  * TM_EIO when the store cannot be used (the message says why). */
 int backup_store_set_remote(struct backup_store *s, const char *url,
                             const char *endpoint, struct tm_error *err);
