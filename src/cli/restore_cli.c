@@ -66,9 +66,9 @@
 #define MARKER "RESTORE-IN-PROGRESS"
 #define FETCH_TRIES 3
 
-static int usage(void)
+static int usage_to(FILE *f)
 {
-    fprintf(stderr,
+    fprintf(f,
             "usage: tidemark restore --from s3://BUCKET/PREFIX "
             "[--s3-endpoint URL]\n"
             "                        --table NAME --to TIME|latest --data DIR"
@@ -84,6 +84,11 @@ static int usage(void)
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or\n~/.aws/credentials."
             "\n");
     return 2;
+}
+
+static int usage(void)
+{
+    return usage_to(stderr);
 }
 
 /* ==== The progress bar ==== */
@@ -579,7 +584,7 @@ int cli_restore_main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(k, "--help") == 0 || strcmp(k, "-h") == 0) {
-            usage();
+            usage_to(stdout);
             return 0;
         }
         if (v == NULL)
