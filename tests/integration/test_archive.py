@@ -45,12 +45,35 @@ import pytest
 from botocore.config import Config
 
 import harness
-from test_backup_s3 import Proxy, store_url
+from test_backup_s3 import Proxy
+from test_backup_s3 import store_url as new_store_url
 from test_s3_client import rgw  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.needs_binary
 
 DAY = 24 * 3600 * 1000
+
+_used = []      # (env, url) of every archive made here: emptied at the end
+
+
+def store_url(rurl, name):
+    url = new_store_url(rurl, name)
+    _used.append(url)
+    return url
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_stores(rgw):  # noqa: F811
+    """The store may be shared and long-lived: leave nothing behind."""
+    yield
+    env = rgw[0]
+    s3 = s3_client(env)
+    for url in _used:
+        bucket, prefix = url[len("s3://"):].split("/", 1)
+        for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=bucket, Prefix=prefix + "/"):
+            for o in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=o["Key"])
 
 
 # ---------------------------------------------------------------- helpers
