@@ -8,6 +8,9 @@
  *                    [--credentials FILE] [--allow-anonymous]
  *                    [--tls-cert FILE --tls-key FILE]
  *   tidemark backup list|inspect|verify|delete ...   (offline, cli/)
+ *   tidemark history --table NAME ...                 (offline, cli/)
+ *   tidemark restore --from s3://BUCKET/PREFIX --table NAME --to TIME
+ *                    --data DIR                       (offline, cli/)
  *   tidemark --help | --version
  *
  * Who may call: with --credentials every POST must carry an AWS Signature
@@ -19,9 +22,16 @@
  * HTTPS: --tls-cert and --tls-key (both or neither) are read and checked
  * (http/tls.h) before anything is opened; the server then speaks only TLS.
  *
+ * The archive: with --backup-store s3://..., the PITR archive
+ * (src/archive) ships the change log and the PITR bases there; it is
+ * opened (and its ownership checked) before the server listens, started
+ * after the PITR keeper, and stopped before the engine closes.
+ *
  * Shutdown order: stop accepting, let requests in flight finish (the
- * writer acknowledges them as usual), close every connection, then close
- * the engine (which drains the writer queue, syncs the log and the state).
+ * writer acknowledges them as usual), close every connection, stop the
+ * background threads (the archive ships what the log holds last), then
+ * close the engine (which drains the writer queue, syncs the log and the
+ * state).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -32,6 +42,7 @@
 
 #include "api/api.h"
 #include "api/api_int.h"
+#include "archive/archive.h"
 #include "auth/credentials.h"
 #include "base/fsio.h"
 #include "base/log.h"
@@ -58,6 +69,7 @@ struct config {
     const char *s3_endpoint;
     int slow_backups;
     int test_faults;
+    int small_log;
     const char *credentials;
     int allow_anonymous;
     const char *tls_cert;
@@ -75,6 +87,11 @@ static void usage(FILE *f)
             "(offline; see 'tidemark backup')\n"
             "       tidemark history --table NAME [--key JSON] [--from T] "
             "[--to T]\n"
+            "       tidemark restore --from s3://BUCKET/PREFIX --table NAME "
+            "--to TIME\n"
+            "                        --data DIR   (disaster recovery from "
+            "the archive;\n"
+            "                        see 'tidemark restore --help')\n"
             "\n"
             "A DynamoDB-compatible database server with on-demand backups\n"
             "and point-in-time recovery.\n"
@@ -118,6 +135,11 @@ static void usage(FILE *f)
             "<store>/HOLD\n"
             "                     exists) so tests can act while one is "
             "CREATING\n"
+            "  --unsafe-test-small-log  64 KiB log segments and a "
+            "checkpoint every\n"
+            "                     second, so tests see segments roll and go; "
+            "tests\n"
+            "                     only\n"
             "  --unsafe-test-faults  let clients make the change log's "
             "and backup\n"
             "                     files' writes, syncs and reads fail "
@@ -196,6 +218,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
         }
         if (strcmp(a, "--unsafe-test-faults") == 0) {
             c->test_faults = 1;
+            continue;
+        }
+        if (strcmp(a, "--unsafe-test-small-log") == 0) {
+            c->small_log = 1;
             continue;
         }
         if (strcmp(a, "--allow-anonymous") == 0) {
@@ -303,6 +329,7 @@ int main(int argc, char **argv)
     struct http_server *http = NULL;
     struct ttl_sweeper *ttl;
     struct pitr_keeper *keeper;
+    struct archive *archive = NULL;
     struct api_ctx ctx = {0};
     struct auth_credentials *creds = NULL;
     struct tm_error err;
@@ -313,6 +340,8 @@ int main(int argc, char **argv)
         return cli_backup_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "history") == 0)
         return cli_history_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "restore") == 0)
+        return cli_restore_main(argc, argv);
     rc = parse_args(argc, argv, &c, &exit_now);
     if (rc || exit_now)
         return rc;
@@ -367,6 +396,15 @@ int main(int argc, char **argv)
     tm_error_clear(&err);
     eo.data_dir = c.data;
     eo.sync = c.sync;
+    /* an archive will ship the log: keep all of it until it pins it */
+    remote = c.backup_store && strncmp(c.backup_store, "s3://", 5) == 0;
+    eo.archive_hold = remote;
+    if (c.small_log) {
+        tm_warn("--unsafe-test-small-log: 64 KiB log segments, a checkpoint"
+                " every second; for tests only");
+        eo.segment_bytes = 64 * 1024;
+        eo.checkpoint_ms = 1000;
+    }
     if (engine_open(&eo, &engine, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
         auth_credentials_destroy(creds);
@@ -377,7 +415,6 @@ int main(int argc, char **argv)
     ctx.region = c.region;
     ctx.account = c.account;
     snprintf(store_dir, sizeof store_dir, "%s/backups", c.data);
-    remote = c.backup_store && strncmp(c.backup_store, "s3://", 5) == 0;
     if (backup_store_open(c.backup_store && !remote ? c.backup_store
                                                     : store_dir,
                           0, &ctx.backups, &err) != 0 ||
@@ -389,6 +426,14 @@ int main(int argc, char **argv)
                     c.backup_store, err.msg);
         else
             fprintf(stderr, "tidemark: %s\n", err.msg);
+        backup_store_close(ctx.backups);
+        engine_close(engine);
+        auth_credentials_destroy(creds);
+        tls_files_free(&tls);
+        return 1;
+    }
+    if (archive_open(engine, ctx.backups, c.data, &archive, &err) != 0) {
+        fprintf(stderr, "tidemark: %s\n", err.msg);
         backup_store_close(ctx.backups);
         engine_close(engine);
         auth_credentials_destroy(creds);
@@ -459,6 +504,9 @@ int main(int argc, char **argv)
                 tls.subject, tls.not_after[0] ? tls.not_after : "?");
     ttl = ttl_sweeper_start(engine, 1000);
     keeper = pitr_start(engine, ctx.backups, c.region, c.account, 1000);
+    if (archive_start(archive, 0) != 0)
+        tm_warn("could not start the archive's uploader: the local log is "
+                "kept, nothing is shipped");
     if (backup_schedule_start(c.schedules, engine, ctx.backups, c.region,
                               c.account) != 0)
         tm_warn("could not start the backup schedules");
@@ -477,6 +525,7 @@ int main(int argc, char **argv)
     pitr_stop(keeper);
     backup_schedule_stop(c.schedules);
     backup_store_stop(ctx.backups);
+    archive_stop(archive);
     engine_close(engine);
     txn_tokens_destroy(ctx.tokens);
     backup_store_close(ctx.backups);

@@ -199,8 +199,14 @@ static int write_sidecar(struct backup_store *s, const struct backup_info *b,
     return 0;
 }
 
+static struct backup_info *parse_sidecar_in(const char *dir, json_t *o,
+                                            const char *path);
+
 static struct backup_info *parse_sidecar(struct backup_store *s, json_t *o,
-                                         const char *path);
+                                         const char *path)
+{
+    return parse_sidecar_in(s->dir, o, path);
+}
 
 static struct backup_info *read_sidecar(struct backup_store *s,
                                         const char *path)
@@ -209,9 +215,10 @@ static struct backup_info *read_sidecar(struct backup_store *s,
     return parse_sidecar(s, json_load_file(path, 0, &jerr), path);
 }
 
-/* A backup_info from a description (takes `o`); NULL if it is not one. */
-static struct backup_info *parse_sidecar(struct backup_store *s, json_t *o,
-                                         const char *path)
+/* A backup_info from a description (takes `o`), its rows file in `dir`;
+ * NULL if it is not one (warned, naming `path`). */
+static struct backup_info *parse_sidecar_in(const char *dir, json_t *o,
+                                            const char *path)
 {
     json_t *table;
     struct backup_info *b = NULL;
@@ -252,7 +259,7 @@ static struct backup_info *parse_sidecar(struct backup_store *s, json_t *o,
     b->creating = status != NULL && strcmp(status, "CREATING") == 0;
     b->uploading = b->creating && stage && strcmp(stage, "uploading") == 0;
     b->remote = remote;
-    snprintf(file, sizeof file, "%s/%s.tmbak", s->dir, id);
+    snprintf(file, sizeof file, "%s/%s.tmbak", dir, id);
     b->arn = strdup(arn);
     b->id = strdup(id);
     b->name = strdup(name);
@@ -269,6 +276,40 @@ static struct backup_info *parse_sidecar(struct backup_store *s, json_t *o,
 out:
     json_decref(o);
     return b;
+}
+
+int backup_info_to_json(const struct backup_info *b, struct buf *out)
+{
+    json_t *o = sidecar_json(b, 1);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int rc = text ? buf_append(out, text, strlen(text)) : TM_ENOMEM;
+
+    free(text);
+    json_decref(o);
+    return rc;
+}
+
+int backup_info_from_json(const char *text, size_t len, const char *dir,
+                          const char *where, struct arena *a,
+                          struct backup_info **out)
+{
+    json_error_t jerr;
+    struct backup_info *b = parse_sidecar_in(
+        dir, json_loadb(text, len, 0, &jerr), where);
+
+    *out = NULL;
+    if (b == NULL)
+        return TM_ECORRUPT;
+    b->remote = 0;
+    b->creating = b->uploading = 0;
+    *out = info_copy(b, a);
+    info_free(b);
+    return *out ? 0 : TM_ENOMEM;
+}
+
+const struct s3_config *backup_store_s3_config(const struct backup_store *s)
+{
+    return s->remote ? &s->s3cfg : NULL;
 }
 
 /* ---- open and close ------------------------------------------------------ */

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/err.h"
 #include "engine/engine.h"
 
@@ -87,13 +88,34 @@ int backup_store_open(const char *dir, int readonly,
  * with backoff, the backup staying CREATING and its local file kept, also
  * across restarts.  Backups found in the object store and not in the
  * directory (made by another machine) are listed and restorable.  PITR
- * bases stay local.  Returns 0, or TM_EVALIDATION / TM_EUNAVAILABLE /
+ * bases stay local (the archive, src/archive, puts copies of them under
+ * archive/bases/).  Returns 0, or TM_EVALIDATION / TM_EUNAVAILABLE /
  * TM_EIO when the store cannot be used (the message says why). */
 int backup_store_set_remote(struct backup_store *s, const char *url,
                             const char *endpoint, struct tm_error *err);
 
 /* Where backups live: "s3://bucket/prefix" or the directory. */
 const char *backup_store_where(const struct backup_store *s);
+
+/* The object store's configuration (endpoint, bucket, prefix; the strings
+ * are owned by the store and live until backup_store_close), or NULL when
+ * backups are kept in a directory.  The archive (src/archive) keeps the
+ * change log and the PITR bases there too, under "archive/". */
+struct s3_config;
+const struct s3_config *backup_store_s3_config(const struct backup_store *s);
+
+/* A backup's description (the <id>.json of the store, as uploaded to an
+ * object store: never CREATING) appended to `out` as JSON text.  Returns
+ * 0 or TM_ENOMEM / TM_ETOOLARGE (the buffer's cap). */
+int backup_info_to_json(const struct backup_info *b, struct buf *out);
+
+/* Parse a description made by backup_info_to_json (e.g. downloaded from an
+ * archive) into `*out`, copied into `a`; its `path` is "<dir>/<id>.tmbak".
+ * Returns 0, TM_ECORRUPT (not a description: a warning naming `where` is
+ * logged) or TM_ENOMEM; on failure *out is NULL. */
+int backup_info_from_json(const char *text, size_t len, const char *dir,
+                          const char *where, struct arena *a,
+                          struct backup_info **out);
 
 /* Make b->path readable: for a backup in the object store, download it
  * (checked on open by the reader's whole-file checksum).  The copy goes

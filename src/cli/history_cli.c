@@ -47,51 +47,6 @@ static int usage(void)
     return 2;
 }
 
-static int parse_time(const char *s, int64_t *ms)
-{
-    struct tm tm;
-    char *end;
-    double v = strtod(s, &end);
-    int frac = 0;
-
-    if (*end == '\0') {
-        *ms = (int64_t)(v * 1000.0 + (v >= 0 ? 0.5 : -0.5));
-        return 0;
-    }
-    memset(&tm, 0, sizeof tm);
-    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (end == NULL)
-        return -1;
-    if (*end == '.') {
-        int digits = 0;
-        end++;
-        while (*end >= '0' && *end <= '9' && digits < 3) {
-            frac = frac * 10 + (*end++ - '0');
-            digits++;
-        }
-        while (digits++ < 3)
-            frac *= 10;
-        while (*end >= '0' && *end <= '9')
-            end++;
-    }
-    if (*end == 'Z')
-        end++;
-    if (*end != '\0')
-        return -1;
-    *ms = (int64_t)timegm(&tm) * 1000 + frac;
-    return 0;
-}
-
-static void iso(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* The table's definition, read-only from the state (a server may run). */
 static int load_table(const char *data, const char *name, struct table **out)
 {
@@ -148,9 +103,9 @@ int cli_history_main(int argc, char **argv)
             name = v;
         else if (strcmp(a, "--key") == 0)
             keyjs = v;
-        else if (strcmp(a, "--from") == 0 && parse_time(v, &from) == 0)
+        else if (strcmp(a, "--from") == 0 && cli_parse_time(v, &from) == 0)
             ;
-        else if (strcmp(a, "--to") == 0 && parse_time(v, &to) == 0)
+        else if (strcmp(a, "--to") == 0 && cli_parse_time(v, &to) == 0)
             ;
         else
             return usage();
@@ -209,7 +164,7 @@ int cli_history_main(int argc, char **argv)
         ev = ch.is_delete ? (ch.ttl ? "TTL-REMOVE" : "REMOVE")
              : ch.existed ? "MODIFY"
                           : "INSERT";
-        iso(rec.time_ms, when, sizeof when);
+        cli_iso_time(rec.time_ms, when, sizeof when);
         if (as_json)
             buf_printf(&line, "{\"time\":\"%s\",\"lsn\":%llu,\"event\":\"%s\","
                               "\"key\":{",

@@ -69,6 +69,11 @@
  * for a table with a stream, its recovery period for a table with PITR.
  * Record times come from per-minute (LSN, time) samples kept in memory; a
  * restarted server has none yet, and keeps the whole log until it does.
+ * Two pins hold the log further back: point-in-time recovery's oldest
+ * base (engine_pin_log) and the archive's first record not yet in the
+ * object store (engine_pin_archive; with archive_hold the whole log is
+ * kept until the archive has set it once).  A segment goes only when
+ * every rule lets it go.
  *
  * THREAD SAFETY NOTES: the queue is guarded by qlock; the writer thread is
  * the only LMDB writer and the only catalog mutator; readers use their own
@@ -155,6 +160,8 @@ struct engine {
     _Atomic uint64_t committed_lsn;
     _Atomic int broken;
     _Atomic uint64_t pinned_lsn;  /* keep the log from here (0: no pin) */
+    _Atomic uint64_t archive_lsn; /* the archive's pin (0: none) */
+    unsigned ckpt_ms;             /* checkpoint period */
 
     /* Tables being backed up (engine_hold_table): their row changes carry
      * the old item and the log is kept from the hold's LSN.  `nholds` is
@@ -1771,7 +1778,12 @@ static void *ckpt_main(void *arg)
         int closing;
 
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += CHECKPOINT_MS / 1000;
+        ts.tv_sec += e->ckpt_ms / 1000;
+        ts.tv_nsec += (long)(e->ckpt_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
         while (!e->ckpt_stop &&
                pthread_cond_timedwait(&e->ckpt_cond, &e->ckpt_lock, &ts) == 0)
             ; /* spurious or early wakeups: wait out the period */
@@ -1787,10 +1799,13 @@ static void *ckpt_main(void *arg)
             uint64_t keep = keep_from(e, lsn), pin = atomic_load(
                                                      &e->pinned_lsn);
             uint64_t held = hold_min_lsn(e);
+            uint64_t arch = atomic_load(&e->archive_lsn);
             if (pin && pin < keep)
                 keep = pin; /* point-in-time bases still need it */
             if (held < keep)
                 keep = held; /* so do backups being written */
+            if (arch && arch < keep)
+                keep = arch; /* and the archive, until uploaded */
             if (wal_remove_before(e->wal, keep, &err) != 0)
                 tm_warn("checkpoint: %s", err.msg);
         }
@@ -1920,6 +1935,10 @@ int engine_open(const struct engine_options *o, struct engine **out,
     snprintf(e->walpath, sizeof e->walpath, "%s/wal", e->dir);
     wo.dir = e->walpath;
     wo.sync = o->sync;
+    wo.segment_bytes = o->segment_bytes;
+    e->ckpt_ms = o->checkpoint_ms ? o->checkpoint_ms : CHECKPOINT_MS;
+    if (o->archive_hold)
+        atomic_store(&e->archive_lsn, 1);
     rc = wal_open(&wo, &e->wal, err);
     if (rc == 0)
         rc = replay(e, err);
@@ -1976,6 +1995,11 @@ struct wal *engine_wal(struct engine *e) { return e->wal; }
 void engine_pin_log(struct engine *e, uint64_t lsn)
 {
     atomic_store(&e->pinned_lsn, lsn);
+}
+
+void engine_pin_archive(struct engine *e, uint64_t lsn)
+{
+    atomic_store(&e->archive_lsn, lsn);
 }
 
 const char *engine_wal_dir(struct engine *e) { return e->walpath; }

@@ -49,6 +49,12 @@ struct engine_options {
     const char *data_dir;   /* holds state/ (LMDB) and wal/ (the log) */
     int sync;               /* 1: fdatasync the log per batch (default) */
     size_t map_bytes;       /* LMDB map size (0: default, 64 GiB) */
+    size_t segment_bytes;   /* log segment size (0: the log's default;
+                               tests use small ones) */
+    unsigned checkpoint_ms; /* checkpoint period (0: 30 s) */
+    int archive_hold;       /* 1: keep the whole log until the first
+                               engine_pin_archive (an archive will ship
+                               it: src/archive) */
 };
 
 /* Open the data directory (creating it), replay the log, start the writer.
@@ -200,6 +206,12 @@ int engine_change_parse(const struct wal_record *r, struct engine_change *c);
 /* Keep every log record from `lsn` on (0: no pin), whatever the other
  * retention rules say: point-in-time recovery's oldest base needs them. */
 void engine_pin_log(struct engine *e, uint64_t lsn);
+
+/* The archive (src/archive): keep every log record from `lsn` on (0: no
+ * pin), because the records from there on are not in the object store
+ * yet.  Combined with engine_pin_log and the other rules: a checkpoint
+ * removes a segment only when every one of them lets it go. */
+void engine_pin_archive(struct engine *e, uint64_t lsn);
 
 /* Backups being written (src/backup).  While a hold is on table number
  * `no`, every change of one of its rows is logged with the old item (as

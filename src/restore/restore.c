@@ -1,5 +1,18 @@
 /*
  * restore.c - the restore pipeline; see restore.h.
+ *
+ * One job, three kinds of writer ops run one after another on the job's
+ * thread (or, for restore_run_file, on the caller's):
+ *
+ *     load_apply    RESTORE_BATCH rows of the backup file (the first op of
+ *                   a resumed job drops what an earlier attempt loaded)
+ *     replay_apply  point-in-time: RESTORE_BATCH of the source table's
+ *                   changes from the log, after the base, up to the time
+ *     activate_apply  the table turns ACTIVE
+ *
+ * The log replayed is the server's live one (RestoreTableToPointInTime)
+ * or a directory of closed segments (`tidemark restore` reassembles them
+ * from an archive: src/archive); `wal_dir` says which.
  */
 #include "restore/restore.h"
 
@@ -29,6 +42,15 @@ struct job {
     uint64_t source_no, from_lsn;
     int64_t until_ms;
     struct wal_reader *wr;
+    const char *wal_dir;    /* NULL: the engine's live log; else a log
+                               directory without a writer */
+    int stamp_time;         /* at the flip, RestoreDateTime = the last
+                               record replayed (restoring to "latest") */
+    int64_t last_time_ms;   /* the newest record read up to until_ms */
+    int log_ended;          /* the log ended before a record past
+                               until_ms was found */
+    void (*progress)(void *ctx, uint64_t rows, uint64_t changes);
+    void *progress_ctx;
     int replayed;           /* the log part is done too */
     int active;             /* the table is ACTIVE: the restore is over */
     int released;           /* the backup's use was given back */
@@ -131,6 +153,8 @@ static int activate_apply(struct engine_wtx *w, void *arg,
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     nt->status = TABLE_ACTIVE;
     nt->restoring = 0;
+    if (j->stamp_time && j->last_time_ms > 0)
+        nt->restore_time_ms = j->last_time_ms;
     rc = engine_wtx_update_table(w, nt);
     if (rc) {
         table_free(nt);
@@ -139,7 +163,8 @@ static int activate_apply(struct engine_wtx *w, void *arg,
     j->active = 1;
     /* release the backup with the flip, so that a client that sees ACTIVE
      * may delete the backup or restore from it again at once */
-    backup_store_use(j->bs, j->backup_arn, -1);
+    if (j->bs)
+        backup_store_use(j->bs, j->backup_arn, -1);
     j->released = 1;
     return 0;
 }
@@ -158,7 +183,8 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
                             "table %s is gone or no longer being restored",
                             j->table);
     if (j->wr == NULL &&
-        (rc = wal_reader_open(engine_wal_dir(j->e), engine_wal(j->e),
+        (rc = wal_reader_open(j->wal_dir ? j->wal_dir : engine_wal_dir(j->e),
+                              j->wal_dir ? NULL : engine_wal(j->e),
                               j->from_lsn, &j->wr, err)) != 0)
         return tm_error_set(err, rc,
                             "the change log from record %llu is no longer "
@@ -177,9 +203,12 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
             break;
         }
         if (got == 0 || rec.time_ms > j->until_ms) {
+            j->log_ended = got == 0;
             j->replayed = 1;
             break;
         }
+        if (rec.time_ms > j->last_time_ms)
+            j->last_time_ms = rec.time_ms;
         scanned++;
         if (engine_change_parse(&rec, &ch) != 1 || ch.table_no != j->source_no)
             continue;
@@ -219,6 +248,46 @@ static int drop_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
               : 0;
 }
 
+/* Run the job's ops until the table is ACTIVE, an op fails (its error in
+ * `err`) or restore_join stops it (TM_EUNAVAILABLE). */
+static int run_ops(struct job *j, struct tm_error *err)
+{
+    int rc = 0;
+
+    while (rc == 0 && !j->active && !atomic_load(&stopping)) {
+        struct engine_op op = {0};
+        op.apply = !j->done                        ? load_apply
+                   : (j->replay && !j->replayed) ? replay_apply
+                                                   : activate_apply;
+        op.arg = j;
+        rc = engine_run(j->e, &op);
+        if (rc)
+            *err = op.err;
+        else if (j->progress)
+            j->progress(j->progress_ctx, j->rows, j->changes);
+    }
+    if (rc == 0 && !j->active)
+        rc = tm_error_set(err, TM_EUNAVAILABLE, "the restore was stopped");
+    wal_reader_close(j->wr);
+    j->wr = NULL;
+    backup_reader_close(j->rd);
+    j->rd = NULL;
+    return rc;
+}
+
+/* After a failure: remove the half-loaded table in one op. */
+static void drop_target(struct job *j, const struct tm_error *why)
+{
+    struct engine_op op = {0};
+
+    tm_errorf("restore of table %s from %s failed: %s; the table is "
+              "removed",
+              j->table, j->backup_arn, why->msg);
+    op.apply = drop_apply;
+    op.arg = j;
+    engine_run(j->e, &op);
+}
+
 static void *job_main(void *arg)
 {
     struct job *j = arg;
@@ -236,40 +305,61 @@ static void *job_main(void *arg)
         rc = backup_reader_open(b->path, &j->rd, &err);
         j->from_lsn = b->lsn + 1;
     }
-    while (rc == 0 && !j->active && !atomic_load(&stopping)) {
-        struct engine_op op = {0};
-        op.apply = !j->done                        ? load_apply
-                   : (j->replay && !j->replayed) ? replay_apply
-                                                   : activate_apply;
-        op.arg = j;
-        rc = engine_run(j->e, &op);
-        if (rc)
-            err = op.err;
-    }
-    wal_reader_close(j->wr);
-    j->wr = NULL;
-    backup_reader_close(j->rd);
-    j->rd = NULL;
-    if (rc == 0 && j->active) {
+    if (rc == 0)
+        rc = run_ops(j, &err);
+    if (rc == 0) {
         tm_info("restore of table %s from %s: %llu items%s, %llu changes "
                 "replayed from the log, in %.1f ms",
                 j->table, j->backup_arn, (unsigned long long)j->rows,
                 j->replay ? " from the base snapshot" : "",
                 (unsigned long long)j->changes,
                 (double)(clock_mono_ns() - t0) / 1e6);
-    } else if (rc && rc != TM_EUNAVAILABLE) {
-        struct engine_op op = {0};
-        tm_errorf("restore of table %s from backup %s failed: %s; the table "
-                  "is removed",
-                  j->table, j->backup_arn, err.msg);
-        op.apply = drop_apply;
-        op.arg = j;
-        engine_run(j->e, &op);
+    } else if (rc != TM_EUNAVAILABLE) {
+        drop_target(j, &err);
     } /* else stopping: resumes at the next start */
     if (!j->released)
         backup_store_use(j->bs, j->backup_arn, -1);
     arena_destroy(a);
     return NULL;
+}
+
+int restore_run_file(struct engine *e, const struct restore_file *o,
+                     struct restore_result *res, struct tm_error *err)
+{
+    struct job j;
+    int rc;
+
+    memset(&j, 0, sizeof j);
+    memset(res, 0, sizeof *res);
+    j.e = e;
+    j.fresh = 1;
+    j.replay = o->wal_dir != NULL;
+    j.wal_dir = o->wal_dir;
+    j.source_no = o->source_no;
+    j.from_lsn = o->from_lsn;
+    j.until_ms = o->until_ms;
+    j.stamp_time = o->stamp_time;
+    j.progress = o->progress;
+    j.progress_ctx = o->progress_ctx;
+    j.table = strdup(o->table);
+    j.backup_arn = strdup(o->backup_path);
+    if (j.table == NULL || j.backup_arn == NULL) {
+        free(j.table);
+        free(j.backup_arn);
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    }
+    rc = backup_reader_open(o->backup_path, &j.rd, err);
+    if (rc == 0)
+        rc = run_ops(&j, err);
+    if (rc && rc != TM_EUNAVAILABLE)
+        drop_target(&j, err);
+    res->rows = j.rows;
+    res->changes = j.changes;
+    res->last_time_ms = j.last_time_ms;
+    res->log_ended = j.log_ended;
+    free(j.table);
+    free(j.backup_arn);
+    return rc;
 }
 
 static int start(struct engine *e, struct backup_store *bs, const char *table,

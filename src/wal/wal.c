@@ -222,6 +222,12 @@
  * cur_first, so it is never a candidate, even if that wal_sync fails and
  * unlinks it.
  *
+ * wal_synced_point may be called from any thread too: wal_sync publishes
+ * the current segment's first LSN and synced end after each success (and
+ * wal_open once), as a pair under a sequence count that is odd while it
+ * changes (a seqlock), so a reader never sees the offset of one segment
+ * with the name of another.
+ *
  * A struct wal_reader belongs to one thread; any number of readers may
  * run beside the writer and beside each other.  They share no memory with
  * the writer except that atomic; they open the segment files themselves
@@ -674,6 +680,12 @@ static int list_segments(const char *dir, uint64_t **out, size_t *n,
     return 0;
 }
 
+int wal_segments(const char *dir, uint64_t **firsts, size_t *n,
+                 struct tm_error *err)
+{
+    return list_segments(dir, firsts, n, err);
+}
+
 /* ==== The writer ==== */
 
 /* A segment that starts inside the unsynced tail. */
@@ -711,6 +723,10 @@ struct wal {
     _Atomic uint64_t synced_lsn;
     _Atomic uint64_t cur_first; /* seg_first, for wal_remove_before */
 
+    /* (seg_first, seg_off) for wal_synced_point, published together under
+     * a sequence count (odd while the writer changes them). */
+    _Atomic uint64_t pt_seq, pt_first, pt_off;
+
     struct buf pend;      /* invariant 5 */
     struct split *splits;
     size_t nsplits;
@@ -722,6 +738,30 @@ uint64_t wal_last_lsn(const struct wal *w) { return w->last_lsn; }
 uint64_t wal_synced_lsn(const struct wal *w)
 {
     return atomic_load_explicit(&w->synced_lsn, memory_order_acquire);
+}
+
+/* The writer publishes the durable end (a seqlock: the sequence is odd
+ * while the pair changes; the atomics are sequentially consistent). */
+static void publish_point(struct wal *w)
+{
+    atomic_fetch_add(&w->pt_seq, 1);
+    atomic_store(&w->pt_first, w->seg_first);
+    atomic_store(&w->pt_off, w->seg_off);
+    atomic_fetch_add(&w->pt_seq, 1);
+}
+
+void wal_synced_point(const struct wal *w, uint64_t *seg_first,
+                      uint64_t *seg_off)
+{
+    struct wal *m = (struct wal *)w; /* the atomics are only read here */
+    uint64_t s1, s2;
+
+    do {
+        s1 = atomic_load(&m->pt_seq);
+        *seg_first = atomic_load(&m->pt_first);
+        *seg_off = atomic_load(&m->pt_off);
+        s2 = atomic_load(&m->pt_seq);
+    } while ((s1 & 1) != 0 || s1 != s2);
 }
 
 /* mkdir -p; 1 if the last component was created, 0 if it existed. */
@@ -1063,6 +1103,7 @@ int wal_open(const struct wal_options *o, struct wal **out,
     w->tail_salt = w->seg_salt;
     atomic_store_explicit(&w->synced_lsn, w->last_lsn, memory_order_release);
     atomic_store_explicit(&w->cur_first, w->seg_first, memory_order_release);
+    publish_point(w);
     *out = w;
     return 0;
 fail:
@@ -1267,6 +1308,7 @@ int wal_sync(struct wal *w, struct tm_error *err)
     w->seg_nrec = w->tail_nrec;
     atomic_store_explicit(&w->cur_first, first, memory_order_release);
     atomic_store_explicit(&w->synced_lsn, w->last_lsn, memory_order_release);
+    publish_point(w);
     drop_tail(w);
     return 0;
 

@@ -33,7 +33,8 @@
  * Thread-safety: one writer thread calls wal_append/wal_sync/wal_discard/
  * wal_last_lsn/wal_close; one other thread (a checkpointer) may call
  * wal_remove_before concurrently with the writer (but not with
- * wal_close); wal_synced_lsn is safe from any thread; readers (struct
+ * wal_close); wal_synced_lsn and wal_synced_point are safe from any
+ * thread; readers (struct
  * wal_reader) may run concurrently with the writer over records whose
  * LSN <= wal_synced_lsn().
  */
@@ -91,6 +92,26 @@ uint64_t wal_last_lsn(const struct wal *w);
 /* Last LSN known durable (== written and fdatasynced, or written when sync
  * is off).  Safe to call from any thread. */
 uint64_t wal_synced_lsn(const struct wal *w);
+
+/* Where the durable log ends, in bytes: `*seg_first` is the current
+ * segment's first LSN (its file is <seg_first as 20 digits>.wal) and
+ * `*seg_off` the offset up to which that file holds only bytes written
+ * (and, with sync on, fdatasynced) by a wal_sync that returned 0, ending
+ * on a record boundary.  Every older segment is complete (invariant 3 of
+ * wal.c), and those bytes never change again: a failed wal_sync cuts the
+ * file back to `*seg_off` at most, and a torn tail found by wal_open lies
+ * beyond it.  The archive (src/archive) ships the log up to this point.
+ * Safe to call from any thread; the pair is consistent (one wal_sync's). */
+void wal_synced_point(const struct wal *w, uint64_t *seg_first,
+                      uint64_t *seg_off);
+
+/* The segments in `dir`, as their first LSNs in ascending order (a
+ * segment's file is "<first as 20 digits>.wal"; other names are
+ * ignored): `*firsts` is malloc'd (NULL when there is none), the caller
+ * frees it.  Returns 0, TM_EIO (the directory cannot be read) or
+ * TM_ENOMEM. */
+int wal_segments(const char *dir, uint64_t **firsts, size_t *n,
+                 struct tm_error *err);
 
 /* Append one record to the in-memory tail; assigns and returns through
  * `*lsn` (may be NULL) the next LSN.  `payload` is copied; it may be NULL

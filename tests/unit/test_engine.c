@@ -27,7 +27,8 @@ static void fresh_dir(void)
 
 static struct engine *open_engine(void)
 {
-    struct engine_options o = {dir, 0, 1ull << 30};
+    struct engine_options o = {.data_dir = dir, .sync = 0,
+                              .map_bytes = 1ull << 30};
     struct engine *e = NULL;
     struct tm_error err = {0};
 
@@ -394,7 +395,8 @@ static void test_cursor(void)
 static void test_lock(void)
 {
     struct engine *e, *e2 = NULL;
-    struct engine_options o = {dir, 0, 1ull << 30};
+    struct engine_options o = {.data_dir = dir, .sync = 0,
+                              .map_bytes = 1ull << 30};
     struct tm_error err = {0};
 
     fresh_dir();

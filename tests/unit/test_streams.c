@@ -293,7 +293,8 @@ static char dir[64];
 
 static struct engine *open_engine(void)
 {
-    struct engine_options o = {dir, 0, 1ull << 30};
+    struct engine_options o = {.data_dir = dir, .sync = 0,
+                              .map_bytes = 1ull << 30};
     struct engine *e = NULL;
     struct tm_error err = {0};
 

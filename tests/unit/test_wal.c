@@ -571,6 +571,49 @@ static void test_segment_roll(void)
     tmp_remove(&t);
 }
 
+/* wal_synced_point: the newest segment and its synced length, and an
+ * append not yet synced does not move it. */
+static void test_synced_point(void)
+{
+    struct tmp t;
+    struct wal *w;
+    uint64_t segs[MAX_SEGS], first, off;
+    size_t n;
+    char path[PATH_MAX];
+
+    ASSERT_EQ(tmp_make(&t), 0);
+    ASSERT_EQ(open_log(t.dir, 512, 1, &w), 0);
+    wal_synced_point(w, &first, &off);
+    ASSERT_EQ(first, 1);
+    ASSERT_EQ(off, 40); /* the header of the empty log's segment */
+    for (uint64_t k = 1; k <= 60; k += 6) {
+        ASSERT_EQ(append_synced(w, k, k + 5, 3, len_small), 0);
+        n = list_segs(t.dir, segs, MAX_SEGS);
+        wal_synced_point(w, &first, &off);
+        ASSERT_EQ(first, segs[n - 1]);
+        seg_name(path, sizeof path, t.dir, first);
+        ASSERT_EQ((long long)off, file_size(path));
+    }
+    ASSERT(n > 3);
+    ASSERT_EQ(append_range(w, 61, 70, len_small), 0);
+    {
+        uint64_t f2, o2;
+        wal_synced_point(w, &f2, &o2);
+        ASSERT_EQ(f2, first);
+        ASSERT_EQ(o2, off);
+    }
+    wal_close(w);
+    /* reopened: the point is where the log ends */
+    ASSERT_EQ(open_log(t.dir, 512, 1, &w), 0);
+    n = list_segs(t.dir, segs, MAX_SEGS);
+    wal_synced_point(w, &first, &off);
+    ASSERT_EQ(first, segs[n - 1]);
+    seg_name(path, sizeof path, t.dir, first);
+    ASSERT_EQ((long long)off, file_size(path));
+    wal_close(w);
+    tmp_remove(&t);
+}
+
 static void test_reader_from_middle(void)
 {
     struct tmp t;
@@ -1437,6 +1480,7 @@ int main(void)
     RUN(test_max_payload);
     RUN(test_lsn_continuity);
     RUN(test_segment_roll);
+    RUN(test_synced_point);
     RUN(test_reader_from_middle);
     RUN(test_torn_every_offset);
     RUN(test_torn_junk);
