@@ -81,8 +81,8 @@ function renderSignIn(reason) {
     h("p", {
       text:
         "This server requires every request to be signed (AWS Signature Version 4). Enter an access key of its " +
-        "credentials file. The keys stay in this browser tab only (session storage) and are used to sign requests here; " +
-        "they are never sent to the server.",
+        "credentials file. The secret never leaves this browser: it signs each request here, and the keys are kept " +
+        "in this tab only (session storage, gone when the tab closes).",
     }),
     reason ? errorBox(reason) : null,
     field("Access key ID", key).wrap,

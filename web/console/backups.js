@@ -513,7 +513,9 @@ export function renderBackupsTab(ctx, el, table) {
     });
     const form = h(
       "form",
-      { class: "pitr-form", "aria-label": "Restore to a point in time" },
+      // novalidate: a time outside the window gets this form's own message
+      // (which names the window), not the browser's bubble
+      { class: "pitr-form", "aria-label": "Restore to a point in time", novalidate: true },
       on ? null : h("p", { class: "notice", text: "Enable point-in-time recovery above to restore this table to a moment of its recovery period." }),
       field("New table name", target, "The table must not exist yet.").wrap,
       h(
@@ -576,7 +578,16 @@ export function renderBackupsTab(ctx, el, table) {
       }
     });
     timelineSlot = h("div", { class: "timeline-slot" }, loading("Loading the timeline…"));
-    const refresh = h("button", { type: "button", class: "secondary", text: "Refresh", onclick: () => loadPitr() });
+    // the whole tab: backups taken and writes made since it was opened
+    const refresh = h("button", {
+      type: "button",
+      class: "secondary",
+      text: "Refresh",
+      onclick: () => {
+        loadBackups();
+        loadPitr();
+      },
+    });
     mount(
       restoreSlot,
       form,
@@ -623,6 +634,7 @@ export function renderBackupsTab(ctx, el, table) {
     }
     if (since && secToMs(since) > lo) notes.push(`The change log reaches back to ${formatTime(secToMs(since))}; earlier intervals are not counted.`);
     const svg = renderTimeline({
+      width: timelineSlot.clientWidth,
       buckets,
       backups,
       selected: chosen,

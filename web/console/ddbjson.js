@@ -236,7 +236,7 @@ export function cellText(av) {
       s = "null";
       break;
     case "B":
-      s = `(binary, ${Math.floor((v.length * 3) / 4)} bytes)`;
+      s = `(binary, ${Math.floor((v.length * 3) / 4) - (v.endsWith("==") ? 2 : v.endsWith("=") ? 1 : 0)} bytes)`;
       break;
     case "SS":
     case "NS":

@@ -10,12 +10,12 @@
 // role="button" with a label saying its writes and times, so a screen
 // reader user gets the same information as the picture.
 //
-// The drawing is a fixed 600 x 180 viewBox scaled to the container's
-// width, so it fits a phone's width without scrolling.
+// The drawing's viewBox is as wide as its container (320 to 1100 units)
+// and 180 high, so one unit is about a pixel: text stays readable and the
+// chart fits a phone's width without scrolling.
 
 import { h, formatClock, formatTime } from "./ui.js";
 
-const W = 600;
 const H = 180;
 const TOP = 22; // room for backup markers
 const BOTTOM = 26; // room for the time axis
@@ -27,9 +27,11 @@ const LEFT = 34; // room for the count axis
  *   backups   [{BackupName, Time, BackupType}]
  *   selected  epoch ms of the chosen restore time, or null
  *   onPick    (ms, bucket) => void
- * @returns an element (a figure with the SVG and its caption)
+ *   width     the container's width in pixels
+ * @returns the SVG element
  */
-export function renderTimeline({ buckets, backups, selected, onPick, label }) {
+export function renderTimeline({ buckets, backups, selected, onPick, label, width }) {
+  const W = Math.round(Math.min(1100, Math.max(320, width || 600)));
   const n = buckets.length;
   const t0 = buckets[0].Start * 1000;
   const t1 = buckets[n - 1].End * 1000;

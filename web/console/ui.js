@@ -75,13 +75,17 @@ export function showError(slot, err, prefix) {
   mount(slot, err ? errorBox(err, prefix) : null);
 }
 
-/** Say something to screen readers and sighted users (the status line). */
+let statusTimer = null;
+/** Say something to screen readers and sighted users (the status line,
+ * which clears itself after a few seconds). */
 export function announce(text) {
   const el = document.getElementById("status");
   if (!el) return;
   el.textContent = "";
+  clearTimeout(statusTimer);
   // a fresh text node so that the same message is announced again
   setTimeout(() => (el.textContent = text), 10);
+  statusTimer = setTimeout(() => (el.textContent = ""), 6000);
 }
 
 /** A loading placeholder. */
