@@ -66,6 +66,38 @@ test("create a table, add items, back it up, restore it: the items match", async
   await page.locator("[data-testid=items-table] tbody tr").nth(2).waitFor();
   assert.equal(await page.locator("[data-testid=items-table] tbody tr").count(), 3);
   await ctx.shot(page, "items");
+
+  // ---- scan and query, a page at a time
+  const rows = page.locator("[data-testid=items-table] tbody tr");
+  const info = page.locator(".page-info");
+  await page.getByLabel("Items per page").fill("2");
+  await page.getByRole("button", { name: "Run scan" }).click();
+  await info.getByText("Page 1: 2 items").waitFor();
+  await page.getByRole("button", { name: "Next page →" }).click();
+  await info.getByText("Page 2: 1 item").waitFor();
+  assert.equal(await rows.count(), 1);
+  await page.getByRole("button", { name: "← Previous page" }).click();
+  await info.getByText("Page 1: 2 items").waitFor();
+  await page.getByLabel("Query", { exact: true }).check();
+  await page.getByLabel("Partition key userId (S) =").fill("u1");
+  await page.getByLabel("Items per page").fill("25");
+  await page.getByRole("button", { name: "Run query" }).click();
+  await info.getByText("Page 1: 2 items").waitFor();
+  await page.getByLabel("Sort key noteId (S)").selectOption("begins_with");
+  await page.getByLabel("Sort key value").fill("n2");
+  await page.getByRole("button", { name: "Run query" }).click();
+  await info.getByText("Page 1: 1 item").waitFor();
+  assert.match(await rows.first().textContent(), /Call Ann/);
+  // shown as DynamoDB JSON
+  await page.getByRole("group", { name: "Show items as" }).getByLabel("DynamoDB JSON").check();
+  await page.getByRole("button", { name: "Open item u1 / n2" }).click();
+  assert.match(await page.locator("dialog").getByTestId("item-editor").inputValue(), /"title": \{\s*"S": "Call Ann"/);
+  await ctx.shot(page, "query-dynamodb-json");
+  await page.locator("dialog").getByRole("button", { name: "Cancel" }).click();
+  await page.getByRole("group", { name: "Show items as" }).getByLabel("Plain JSON").check();
+  await page.getByLabel("Scan", { exact: true }).check();
+  await page.getByRole("button", { name: "Run scan" }).click();
+  await info.getByText("Page 1: 3 items").waitFor();
   // a bad item: the server's own error, shown as it says it
   await page.getByRole("button", { name: "Create item" }).first().click();
   dlg = page.locator("dialog");
