@@ -258,7 +258,13 @@ export function useConsole(name, serverOpts = {}, creds = null, setup = null) {
   ctx.shot = async (page, step, opts = {}) => {
     ctx.shotN++;
     const file = path.join(SHOTS, `${name}-${String(ctx.shotN).padStart(2, "0")}-${step}.png`);
-    await page.screenshot({ path: file, fullPage: opts.fullPage !== false });
+    const fullPage = opts.fullPage !== false;
+    // the status line is fixed to the viewport: in a full-page picture it
+    // would float over the middle of the page.  (It is cleared from the
+    // page's script side: the console's CSP refuses the style Playwright's
+    // screenshot `style` option would inject.)
+    if (fullPage) await page.evaluate(() => document.getElementById("status")?.replaceChildren());
+    await page.screenshot({ path: file, fullPage });
     return file;
   };
   return ctx;
