@@ -298,7 +298,7 @@ export function renderBackupsTab(ctx, el, table) {
 
   // ---- restore progress ----------------------------------------------------
   async function trackRestore(target, from) {
-    const state = h("p", { class: "restore-state", text: "Starting…" });
+    const state = h("div", { class: "restore-state", text: "Starting…" });
     const bar = h("progress", { "aria-label": `Restore of ${target}` });
     const summary = h("dl", { class: "summary" });
     const heading = h("h2", { tabindex: "-1", text: `Restoring ${target} from ${from}` });

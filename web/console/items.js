@@ -316,7 +316,8 @@ export function renderItemsTab(ctx, el, table) {
       const t = types[k.AttributeName];
       skeleton[k.AttributeName] = t === "N" ? { N: "0" } : t === "B" ? { B: "" } : { S: "" };
     }
-    const exact = item ? hasExactOnlyTypes(item) : false;
+    // plain JSON has no binary: a table with a binary key edits as DynamoDB JSON
+    const exact = item ? hasExactOnlyTypes(item) : table.KeySchema.some((k) => types[k.AttributeName] === "B");
     let fmt = exact ? "ddb" : format;
     const area = h("textarea", { id: uid("ta"), rows: 16, spellcheck: "false", class: "code", "data-testid": "item-editor" });
     area.value = itemText(item || skeleton, fmt);
@@ -348,7 +349,10 @@ export function renderItemsTab(ctx, el, table) {
     };
     ePlain.addEventListener("change", () => switchTo("plain"));
     eDdb.addEventListener("change", () => switchTo("ddb"));
-    if (exact) note.textContent = "This item has sets or binary values, which plain JSON cannot tell from lists and strings: edit it as DynamoDB JSON.";
+    if (exact) {
+      note.textContent =
+        "This item has sets or binary values, which plain JSON cannot tell from lists and strings: edit it as DynamoDB JSON.";
+    }
     const body = [
       h(
         "fieldset",
