@@ -10,7 +10,10 @@
 #
 # Sources are found by wildcard: a new .c file under src/ is built without
 # touching this file; each tests/unit/test_<x>.c becomes a test binary
-# linked against every object but main.o.
+# linked against every object but main.o.  The web console's files
+# (web/console/) are compiled in too: tools/embed.c (built into
+# build/tools/embed) writes them into build/gen/console_assets.c, remade
+# whenever a file there changes or one is added or removed.
 
 CC       ?= cc
 OPT      ?= -O2
@@ -25,8 +28,13 @@ SRCS     := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 HDRS     := $(shell find src -name '*.h' -o -name '*.def') tests/unit/test.h \
             tests/unit/failalloc.h
-OBJS     := $(LIB_SRCS:src/%.c=build/obj/%.o)
-AOBJS    := $(LIB_SRCS:src/%.c=build/asan/%.o)
+# generated sources (build/gen/<x>.c), compiled like src/ into each build
+GEN_SRCS := build/gen/console_assets.c
+WEB_FILES:= $(shell find web/console -type f 2>/dev/null | LC_ALL=C sort)
+OBJS     := $(LIB_SRCS:src/%.c=build/obj/%.o) \
+            $(GEN_SRCS:build/gen/%.c=build/obj/gen/%.o)
+AOBJS    := $(LIB_SRCS:src/%.c=build/asan/%.o) \
+            $(GEN_SRCS:build/gen/%.c=build/asan/gen/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 UNIT_ASAN:= $(UNIT_SRC:tests/unit/%.c=build/tests-asan/%)
@@ -38,7 +46,8 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 # libFuzzer targets (tests/fuzz/fuzz_<x>.c), built with clang.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FOBJS    := $(LIB_SRCS:src/%.c=build/fuzzobj/%.o)
+FOBJS    := $(LIB_SRCS:src/%.c=build/fuzzobj/%.o) \
+            $(GEN_SRCS:build/gen/%.c=build/fuzzobj/gen/%.o)
 FUZZFLAGS:= -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror \
             -Wno-unused-parameter -Isrc -fno-omit-frame-pointer \
             -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -48,11 +57,12 @@ FUZZ_SECONDS ?= 300
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
              liblmdb-dev libzstd-dev libxxhash-dev libssl-dev \
              libcurl4-openssl-dev
-DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openssl
+DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openssl \
+             chromium
 DEB_BENCH := wrk nginx-light
 
 .PHONY: all run test unit unit-asan fuzz-build fuzz integration deps soak \
-        deps-test deps-bench bench clean
+        deps-test deps-bench bench clean FORCE
 
 all: build/tidemark
 
@@ -63,6 +73,38 @@ build/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<",true)
 	$(Q)$(CC) $(CFLAGS) -DTM_VERSION='"$(VERSION)"' -c $< -o $@
+
+# The console's files as C (src/console/console.h).  The list of files is
+# kept in build/gen/console_files.txt, rewritten only when it changes, so
+# that removing or renaming a file also remakes the C.
+build/tools/embed: tools/embed.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) -std=c11 -O2 -Wall -Wextra -Werror -o $@ $<
+
+build/gen/console_files.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(WEB_FILES)' | cmp -s - $@ || echo '$(WEB_FILES)' > $@
+
+build/gen/console_assets.c: build/tools/embed build/gen/console_files.txt \
+                            $(WEB_FILES)
+	@$(if $(Q),echo "  EMBED   web/console -> $@",true)
+	$(Q)build/tools/embed $@ web/console $(WEB_FILES)
+
+build/obj/gen/%.o: build/gen/%.c src/console/console.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<",true)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+build/asan/gen/%.o: build/gen/%.c src/console/console.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-ASAN $<",true)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SANFLAGS) -c $< -o $@
+
+build/fuzzobj/gen/%.o: build/gen/%.c src/console/console.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-FUZZ $<",true)
+	$(Q)clang $(FUZZFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 build/asan/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)

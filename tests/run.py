@@ -5,7 +5,9 @@ Order: the C unit tests (build/tests/test_*), the same under AddressSanitizer
 and UBSan (build/tests-asan/test_*), a short run of each libFuzzer target
 (build/fuzz/fuzz_*, from its seed corpus in tests/fuzz/corpus/), then pytest
 over tests/unit (oracles), tests/integration and tests/crash, then the
-JavaScript SDK tests (tests/js, node --test).  Each C test binary prints
+JavaScript SDK tests (tests/js, node --test), then the web console's
+end-to-end tests (tests/console: playwright-core driving Debian's Chromium,
+node --test; without Chromium they fail, they are never skipped).  Each C test binary prints
 "<file>: N passed, N failed"; pytest prints its own summary.  The last line
 is the total, in the form CI reads: "N passed, N failed".
 
@@ -104,6 +106,45 @@ def run_js():
     return passed, failed
 
 
+def run_console():
+    """The web console in a browser (tests/console): npm ci from the lock
+    file if needed, then node --test, one file at a time (each starts its
+    own server and Chromium).  A missing browser or a failed install counts
+    as a failure: these tests are never skipped silently."""
+    cdir = os.path.join(ROOT, "tests/console")
+    if not os.path.exists(os.path.join(cdir, "package-lock.json")):
+        print("tests/console/package-lock.json is missing: the console "
+              "tests cannot be installed")
+        return 0, 1
+    chromium = os.environ.get("TIDEMARK_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        print(f"== console tests: FAILED, no Chromium at {chromium}; "
+              "install Debian's package (apt-get install chromium; make test "
+              "does) or set TIDEMARK_CHROMIUM")
+        return 0, 1
+    if not os.path.isdir(os.path.join(cdir, "node_modules", "playwright-core")):
+        print("== npm ci (tests/console)", flush=True)
+        proc = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"],
+                              cwd=cdir)
+        if proc.returncode != 0:
+            print("npm ci failed in tests/console")
+            return 0, 1
+    print("== node --test (tests/console)", flush=True)
+    proc = subprocess.run(["node", "--test", "--test-concurrency=1", "test/"],
+                          cwd=cdir, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(proc.stdout)
+    p = re.findall(r"^# pass (\d+)", proc.stdout, re.M)
+    f = re.findall(r"^# fail (\d+)", proc.stdout, re.M)
+    t = re.findall(r"^# todo (\d+)", proc.stdout, re.M)
+    c = re.findall(r"^# cancelled (\d+)", proc.stdout, re.M)
+    passed = int(p[-1]) if p else 0
+    failed = sum(int(x[-1]) for x in (f, t, c) if x)
+    if (proc.returncode != 0 or passed == 0) and failed == 0:
+        failed = 1
+    return passed, failed
+
+
 def run_pytest():
     dirs = [d for d in ("tests/unit", "tests/integration", "tests/crash")
             if glob.glob(os.path.join(ROOT, d, "test_*.py"))]
@@ -135,7 +176,7 @@ def main():
     if "--fuzz-only" not in sys.argv:
         steps = [lambda: run_c_tests("build/tests/test_*", "unit"),
                  lambda: run_c_tests("build/tests-asan/test_*", "unit+asan"),
-                 run_fuzz, run_pytest, run_js]
+                 run_fuzz, run_pytest, run_js, run_console]
     for step in steps:
         p, f = step()
         total_p += p

@@ -2,7 +2,9 @@
  * api.c - dispatch from X-Amz-Target to the handlers of ops.def, the
  * request/response plumbing shared by every handler, and DynamoDB's
  * validation message format.  Handlers live in api_table.c (control plane)
- * and api_item.c (items).
+ * and api_item.c (items).  Three target prefixes: DynamoDB_20120810.
+ * (ops.def), DynamoDBStreams_20120810. (streams_ops.def) and Tidemark's
+ * own Tidemark_20261125. (tidemark_ops.def: api_history.c).
  *
  * Order of checks for every request, as DynamoDB does them:
  *   1. the target names a known operation, else UnknownOperationException;
@@ -29,6 +31,8 @@
 
 #define TARGET_PREFIX "DynamoDB_20120810."
 #define STREAMS_PREFIX "DynamoDBStreams_20120810."
+/* Tidemark's own operations (tidemark_ops.def): the console's helpers */
+#define TIDEMARK_PREFIX "Tidemark_20261125."
 #define TEST_CLOCK_TARGET "TidemarkTest_20261125.AdvanceClock"
 #define TEST_FAULT_TARGET "TidemarkTest_20261125.InjectFault"
 
@@ -46,6 +50,12 @@ static const struct op_entry ops[] = {
 static const struct op_entry streams_ops[] = {
 #define OP(name, fn) {#name, fn},
 #include "api/streams_ops.def"
+#undef OP
+    {NULL, NULL}};
+
+static const struct op_entry tidemark_ops[] = {
+#define OP(name, fn) {#name, fn},
+#include "api/tidemark_ops.def"
 #undef OP
     {NULL, NULL}};
 
@@ -224,7 +234,7 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
     const struct op_entry *op = NULL;
     json_error_t jerr;
     size_t plen = strlen(TARGET_PREFIX);
-    int rc, is_streams = 0;
+    int rc, own_model = 0; /* not one of DynamoDB's: no model check */
 
     /* --unsafe-test-clock: move the server's clock forward, so that tests
      * live through days of retention, pruning and schedules in seconds.
@@ -241,9 +251,16 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
     else if (target && strncmp(target, STREAMS_PREFIX,
                                strlen(STREAMS_PREFIX)) == 0) {
         const char *n = target + strlen(STREAMS_PREFIX);
-        is_streams = 1;
+        own_model = 1;
         op = find_in(streams_ops,
                      sizeof streams_ops / sizeof streams_ops[0] - 1, n,
+                     strlen(n));
+    } else if (target && strncmp(target, TIDEMARK_PREFIX,
+                                 strlen(TIDEMARK_PREFIX)) == 0) {
+        const char *n = target + strlen(TIDEMARK_PREFIX);
+        own_model = 1;
+        op = find_in(tidemark_ops,
+                     sizeof tidemark_ops / sizeof tidemark_ops[0] - 1, n,
                      strlen(n));
     }
     if (op == NULL) {
@@ -262,7 +279,7 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
                      jerr.line, jerr.column, jerr.text);
         return API_DONE;
     }
-    if (!is_streams) {
+    if (!own_model) {
         /* DynamoDB's own operations: checked against its model */
         if (model_check(r, op->name, strlen(op->name)) != 0)
             return API_DONE;

@@ -13,6 +13,7 @@
 
 #define OP(name, fn) int fn(struct api_req *r);
 #include "api/ops.def"
+#include "api/tidemark_ops.def" /* Tidemark's extensions (api_history.c) */
 #undef OP
 
 /* A new random (version 4) UUID, for TableIds. */

@@ -23,6 +23,9 @@
  * [A-Z0-9] like DynamoDB's), x-amz-crc32 (CRC-32 of the body, checked by
  * the AWS SDKs), and the error body {"__type","message"} with the status
  * of the error's row in err.h.
+ *
+ * GET and HEAD serve the plain-text banner and the web console's embedded
+ * files (serve_get; src/console), without authentication.
  */
 #include "http/http.h"
 
@@ -45,6 +48,7 @@
 #include "base/load.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "console/console.h"
 
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_MAX ((size_t)512 << 20)
@@ -316,21 +320,92 @@ static void on_resume(struct api_req *r)
     MHD_resume_connection(h->conn);
 }
 
-static enum MHD_Result serve_get(struct MHD_Connection *c, const char *url)
+/* ---- GET: the banner and the web console ------------------------------- */
+
+static enum MHD_Result reply_banner(struct MHD_Connection *c)
 {
     static const char text[] =
         "tidemark " TM_VERSION ": a DynamoDB-compatible database "
         "server with on-demand backups and point-in-time recovery.\n"
         "POST DynamoDB API requests (X-Amz-Target: "
-        "DynamoDB_20120810.<Operation>) to this address.\n";
-    uint8_t *body;
+        "DynamoDB_20120810.<Operation>) to this address.\n"
+        "The web console is at /console.\n";
+    uint8_t *body = (uint8_t *)strdup(text);
 
-    if (strcmp(url, "/") != 0)
-        return reply_error(c, TM_ENOTFOUND, "Not found");
-    body = (uint8_t *)strdup(text);
     if (body == NULL)
         return MHD_NO;
     return reply(c, 200, "text/plain; charset=utf-8", body, strlen(text));
+}
+
+/* A response from static text (the console's files, short messages). */
+static enum MHD_Result reply_static(struct MHD_Connection *c, int status,
+                                    const char *ctype, const void *data,
+                                    size_t len, const char *etag,
+                                    const char *location)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    resp = MHD_create_response_from_buffer(len, (void *)data,
+                                           MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    if (ctype)
+        MHD_add_response_header(resp, "Content-Type", ctype);
+    if (etag)
+        MHD_add_response_header(resp, "ETag", etag);
+    if (location)
+        MHD_add_response_header(resp, "Location", location);
+    for (const struct console_header *h = console_headers; h->name; h++)
+        MHD_add_response_header(resp, h->name, h->value);
+    ret = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Whether a browser is asking: its Accept header names text/html (curl,
+ * the SDKs and the test harnesses send none or a wildcard). */
+static int wants_html(struct MHD_Connection *c)
+{
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                "Accept");
+    return a && strstr(a, "text/html") != NULL;
+}
+
+/* GET and HEAD (libmicrohttpd drops the body of a HEAD):
+ *   /            browsers (Accept: text/html): 302 to /console; anything
+ *                else: the plain-text banner, as before the console
+ *   /version     the banner, always
+ *   /console...  the console's files (console.h), 304 when the client's
+ *                If-None-Match is the file's ETag
+ * No credentials are needed for any of them: they hold no data; the
+ * console signs its API requests like any client. */
+static enum MHD_Result serve_get(struct MHD_Connection *c, const char *url)
+{
+    static const char missing[] =
+        "Not found: the web console has no such file. Open /console.\n";
+    const struct console_asset *a;
+    const char *inm;
+
+    if (strcmp(url, "/version") == 0)
+        return reply_banner(c);
+    if (strcmp(url, "/") == 0) {
+        if (wants_html(c))
+            return reply_static(c, 302, "text/plain; charset=utf-8",
+                                "See /console\n", 13, NULL, "/console");
+        return reply_banner(c);
+    }
+    if (!console_owns(url))
+        return reply_error(c, TM_ENOTFOUND, "Not found");
+    a = console_asset_find(url);
+    if (a == NULL)
+        return reply_static(c, 404, "text/plain; charset=utf-8", missing,
+                            sizeof missing - 1, NULL, NULL);
+    inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    if (inm && strstr(inm, a->etag) != NULL)
+        return reply_static(c, 304, NULL, "", 0, a->etag, NULL);
+    return reply_static(c, 200, a->content_type, a->data, a->len, a->etag,
+                        NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
