@@ -643,6 +643,7 @@ static int reader_new(enum export_compression c, const char *name,
     r->name = strdup(name ? name : "(memory)");
     r->md5 = EVP_MD_CTX_new();
     r->outbuf = malloc(OUT_CHUNK);
+    r->out = r->outbuf; /* never NULL, even before the first refill */
     if (r->name == NULL || r->md5 == NULL || r->outbuf == NULL ||
         EVP_DigestInit_ex(r->md5, EVP_md5(), NULL) != 1)
         goto nomem;
