@@ -1035,13 +1035,6 @@ static int rebuild(struct export_mgr *m, const struct export_info *x,
     return rc;
 }
 
-static int delete_one(void *ctx, const char *key, uint64_t size)
-{
-    struct buf *keys = ctx;
-    (void)size;
-    return buf_append(keys, key, strlen(key) + 1) ? TM_ENOMEM : 0;
-}
-
 /* Put `text` as `key` and its base64 MD5 as `md5key`. */
 static int put_with_md5(struct out *o, const char *key, const char *md5key,
                         const void *text, size_t len, struct tm_error *err)
@@ -1063,11 +1056,9 @@ static void export_run(struct export_mgr *m, const char *arn)
     struct export_info *x = NULL;
     struct out o = {0};
     struct tm_error err = {0};
-    struct buf keys;
     char base[1200], staging[4200], k1[1300], k2[1300];
     int rc;
 
-    buf_init(&keys, (size_t)1 << 30);
     buf_init(&o.files, (size_t)1 << 30);
     if (a == NULL || export_get(m, arn, a, &x) != 0 ||
         x->status != EXPORT_IN_PROGRESS) {
@@ -1093,10 +1084,7 @@ static void export_run(struct export_mgr *m, const char *arn)
                    : tm_error_set(&err, TM_ENOMEM, "out of memory");
     /* an interrupted attempt's objects go first */
     if (rc == 0)
-        rc = export_dest_list(o.d, base, delete_one, &keys, &err, &o.code);
-    for (size_t p = 0; rc == 0 && p < keys.len;
-         p += strlen((char *)keys.data + p) + 1)
-        rc = export_dest_delete(o.d, (char *)keys.data + p, &err, &o.code);
+        rc = export_dest_clear(o.d, base, &err, &o.code);
     if (rc == 0) {
         snprintf(k1, sizeof k1, "%s_started", base);
         rc = export_dest_put(o.d, k1, "", 0, &err, &o.code);
@@ -1156,7 +1144,6 @@ static void export_run(struct export_mgr *m, const char *arn)
         export_end(m, arn, EXPORT_COMPLETED, NULL, NULL, o.items, o.billed);
     }
     export_dest_close(o.d);
-    buf_free(&keys);
     buf_free(&o.files);
     arena_destroy(o.scratch);
     arena_destroy(a);

@@ -218,6 +218,8 @@ void export_dest_close(struct export_dest *d)
 {
     if (d == NULL)
         return;
+    if (d->s3 && d->staging)
+        rmdir(d->staging); /* empty once every transfer is done */
     s3_client_free(d->s3);
     free(d->dir);
     free(d->bucket);
@@ -362,6 +364,7 @@ struct walk {
     const char *prefix;
     size_t plen;
     int depth;
+    int with_tmp;       /* list unfinished ".tmp" files too */
 };
 
 static int add_entry(struct walk *w, const char *key, uint64_t size)
@@ -422,7 +425,7 @@ static int walk_dir(struct walk *w, const char *root, const char *rel)
             rc = walk_dir(w, root, key);
             w->depth--;
         } else if (S_ISREG(st.st_mode)) {
-            if (kl >= 4 && strcmp(key + kl - 4, ".tmp") == 0)
+            if (!w->with_tmp && kl >= 4 && strcmp(key + kl - 4, ".tmp") == 0)
                 continue;
             if (strncmp(key, w->prefix, w->plen) == 0)
                 rc = add_entry(w, key, (uint64_t)st.st_size);
@@ -438,9 +441,9 @@ static int entry_cmp(const void *a, const void *b)
                   ((const struct entry *)b)->key);
 }
 
-int export_dest_list(struct export_dest *d, const char *prefix,
-                     int (*fn)(void *ctx, const char *key, uint64_t size),
-                     void *ctx, struct tm_error *err, const char **code)
+static int list(struct export_dest *d, const char *prefix, int with_tmp,
+                int (*fn)(void *ctx, const char *key, uint64_t size),
+                void *ctx, struct tm_error *err, const char **code)
 {
     struct walk w = {0};
     char start[4096];
@@ -456,6 +459,7 @@ int export_dest_list(struct export_dest *d, const char *prefix,
     }
     w.prefix = prefix;
     w.plen = strlen(prefix);
+    w.with_tmp = with_tmp;
     /* start at the deepest directory the prefix names */
     slash = strrchr(prefix, '/');
     start[0] = '\0';
@@ -480,6 +484,50 @@ int export_dest_list(struct export_dest *d, const char *prefix,
     for (size_t i = 0; i < w.n; i++)
         free(w.v[i].key);
     free(w.v);
+    return rc;
+}
+
+int export_dest_list(struct export_dest *d, const char *prefix,
+                     int (*fn)(void *ctx, const char *key, uint64_t size),
+                     void *ctx, struct tm_error *err, const char **code)
+{
+    return list(d, prefix, 0, fn, ctx, err, code);
+}
+
+static int collect(void *ctx, const char *key, uint64_t size)
+{
+    struct buf *keys = ctx;
+    (void)size;
+    return buf_append(keys, key, strlen(key) + 1) ? TM_ENOMEM : 0;
+}
+
+int export_dest_clear(struct export_dest *d, const char *prefix,
+                      struct tm_error *err, const char **code)
+{
+    struct buf keys;
+    int rc;
+
+    buf_init(&keys, (size_t)1 << 30);
+    rc = list(d, prefix, 1, collect, &keys, err, code);
+    if (rc == TM_ENOMEM)
+        tm_error_set(err, rc, "out of memory");
+    for (size_t p = 0; rc == 0 && p < keys.len;
+         p += strlen((char *)keys.data + p) + 1) {
+        const char *key = (char *)keys.data + p;
+        if (d->local) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", d->dir, key);
+            if (fsio_unlink(path) != 0 && errno != ENOENT) {
+                int e = errno;
+                *code = errno_code(e);
+                rc = tm_error_set(err, TM_EIO, "cannot remove %s: %s", path,
+                                  strerror(e));
+            }
+        } else {
+            rc = export_dest_delete(d, key, err, code);
+        }
+    }
+    buf_free(&keys);
     return rc;
 }
 

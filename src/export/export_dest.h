@@ -74,6 +74,11 @@ int export_dest_list(struct export_dest *d, const char *prefix,
                      int (*fn)(void *ctx, const char *key, uint64_t size),
                      void *ctx, struct tm_error *err, const char **code);
 
+/* Delete every object under `prefix`, unfinished ".tmp" files of a
+ * directory included (what an interrupted export left). */
+int export_dest_clear(struct export_dest *d, const char *prefix,
+                      struct tm_error *err, const char **code);
+
 /* Delete object `key` (absent: 0). */
 int export_dest_delete(struct export_dest *d, const char *key,
                        struct tm_error *err, const char **code);
