@@ -409,7 +409,8 @@ static int load_exports(struct export_mgr *m, struct tm_error *err)
         }
     }
     closedir(d);
-    qsort(m->ex, m->nex, sizeof *m->ex, by_start);
+    if (m->nex > 1)
+        qsort(m->ex, m->nex, sizeof *m->ex, by_start);
     return 0;
 }
 

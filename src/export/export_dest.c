@@ -477,7 +477,8 @@ static int list(struct export_dest *d, const char *prefix, int with_tmp,
                           start, strerror(e));
     }
     if (rc == 0) {
-        qsort(w.v, w.n, sizeof *w.v, entry_cmp);
+        if (w.n > 1)
+            qsort(w.v, w.n, sizeof *w.v, entry_cmp);
         for (size_t i = 0; i < w.n && rc == 0; i++)
             rc = fn(ctx, w.v[i].key, w.v[i].size);
     }

@@ -283,7 +283,8 @@ int import_load_records(struct export_mgr *m, struct tm_error *err)
         }
     }
     closedir(d);
-    qsort(m->im, m->nim, sizeof *m->im, by_id);
+    if (m->nim > 1)
+        qsort(m->im, m->nim, sizeof *m->im, by_id);
     return 0;
 }
 
