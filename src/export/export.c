@@ -360,6 +360,14 @@ static int export_add(struct export_mgr *m, struct export_info *x)
         m->capex = ncap;
     }
     m->ex[m->nex++] = x;
+    /* keep ascending ids (start time, then the random part): two
+     * started in the same millisecond may arrive out of order */
+    for (size_t i = m->nex - 1;
+         i > 0 && strcmp(m->ex[i - 1]->id, m->ex[i]->id) > 0; i--) {
+        void *t = m->ex[i];
+        m->ex[i] = m->ex[i - 1];
+        m->ex[i - 1] = t;
+    }
     return 0;
 }
 
@@ -752,6 +760,10 @@ struct kmap {
     struct kentry *v;
     size_t cap, n;
     struct arena *keys;
+    uint64_t last_lsn;      /* the last record pass 1 read: pass 2 stops
+                               there, so both passes see the same log even
+                               if a batch committed with an earlier time
+                               becomes durable in between */
 };
 
 static struct kentry *kmap_slot(struct kmap *k, const uint8_t *key,
@@ -956,8 +968,11 @@ static int log_pass(struct export_mgr *m, const struct export_info *x,
             rc = got;
             break;
         }
-        if (got == 0 || rec.time_ms > x->export_time_ms)
+        if (got == 0 || rec.time_ms > x->export_time_ms ||
+            (o != NULL && rec.lsn > k->last_lsn))
             break;
+        if (o == NULL)
+            k->last_lsn = rec.lsn;
         if (engine_change_parse(&rec, &ch) != 1 || ch.table_no != x->table_no)
             continue;
         if (o == NULL) {

@@ -229,6 +229,14 @@ static int import_add(struct export_mgr *m, struct import_info *x)
         m->capim = ncap;
     }
     m->im[m->nim++] = x;
+    /* keep ascending ids (start time, then the random part): two
+     * started in the same millisecond may arrive out of order */
+    for (size_t i = m->nim - 1;
+         i > 0 && strcmp(m->im[i - 1]->id, m->im[i]->id) > 0; i--) {
+        void *t = m->im[i];
+        m->im[i] = m->im[i - 1];
+        m->im[i - 1] = t;
+    }
     return 0;
 }
 
