@@ -32,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -443,6 +444,15 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
 int export_mgr_open(const struct export_config *c, struct export_mgr **out,
                     struct tm_error *err)
 {
@@ -480,9 +490,9 @@ int export_mgr_open(const struct export_config *c, struct export_mgr **out,
         return rc;
     }
     /* staged transfers of a stopped server are of no use */
-    snprintf(buf, sizeof buf, "rm -rf '%s'", m->staging_dir);
-    if (strchr(m->staging_dir, '\'') == NULL && system(buf) != 0)
-        tm_warn("could not clear %s", m->staging_dir);
+    if (nftw(m->staging_dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0 &&
+        errno != ENOENT)
+        tm_warn("could not clear %s: %s", m->staging_dir, strerror(errno));
     if ((rc = load_exports(m, err)) != 0 ||
         (rc = import_load_records(m, err)) != 0) {
         export_mgr_close(m);
