@@ -17,11 +17,12 @@
 
 CC       ?= cc
 OPT      ?= -O2
-PKGS     := libmicrohttpd jansson lmdb libzstd libxxhash libcrypto libcurl
+PKGS     := libmicrohttpd jansson lmdb libzstd libxxhash libcrypto libcurl \
+            zlib
 CFLAGS   := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror \
             -Wno-unused-parameter -Isrc
 LDLIBS   := -lmicrohttpd -ljansson -llmdb -lzstd -lxxhash -lcrypto -lcurl \
-            -lpthread -lm
+            -lz -lpthread -lm
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 SRCS     := $(shell find src -name '*.c' | sort)
@@ -56,7 +57,7 @@ FUZZ_SECONDS ?= 300
 # Debian packages: build, test, bench.
 DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
              liblmdb-dev libzstd-dev libxxhash-dev libssl-dev \
-             libcurl4-openssl-dev
+             libcurl4-openssl-dev zlib1g-dev
 DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openssl \
              chromium
 DEB_BENCH := wrk nginx-light

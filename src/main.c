@@ -49,6 +49,7 @@
 #include "base/version.h"
 #include "cli/cli.h"
 #include "engine/engine.h"
+#include "export/export.h"
 #include "http/http.h"
 #include "index/index.h"
 #include "pitr/pitr.h"
@@ -68,6 +69,7 @@ struct config {
     int test_clock;
     const char *s3_endpoint;
     int slow_backups;
+    int slow_transfers;
     int test_faults;
     int small_log;
     const char *credentials;
@@ -140,6 +142,10 @@ static void usage(FILE *f)
             "                     second, so tests see segments roll and go; "
             "tests\n"
             "                     only\n"
+            "  --unsafe-test-slow-transfers  exports and imports pause "
+            "50 ms per 100\n"
+            "                     items so tests can act while one is "
+            "IN_PROGRESS\n"
             "  --unsafe-test-faults  let clients make the change log's "
             "and backup\n"
             "                     files' writes, syncs and reads fail "
@@ -214,6 +220,10 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
         }
         if (strcmp(a, "--unsafe-test-slow-backups") == 0) {
             c->slow_backups = 1;
+            continue;
+        }
+        if (strcmp(a, "--unsafe-test-slow-transfers") == 0) {
+            c->slow_transfers = 1;
             continue;
         }
         if (strcmp(a, "--unsafe-test-faults") == 0) {
@@ -330,6 +340,7 @@ int main(int argc, char **argv)
     struct ttl_sweeper *ttl;
     struct pitr_keeper *keeper;
     struct archive *archive = NULL;
+    struct export_config xc = {0};
     struct api_ctx ctx = {0};
     struct auth_credentials *creds = NULL;
     struct tm_error err;
@@ -457,9 +468,32 @@ int main(int argc, char **argv)
         tm_warn("--unsafe-test-faults: clients may make this server's "
                 "file writes, syncs and reads fail "
                 "(TidemarkTest_20261125.InjectFault); for tests only");
+    /* exports and imports: their records, and the jobs a stop or crash
+     * interrupted (run again from the start) */
+    xc.data_dir = c.data;
+    xc.engine = engine;
+    xc.backups = ctx.backups;
+    xc.region = c.region;
+    xc.account = c.account;
+    xc.s3_endpoint = c.s3_endpoint;
+    if (c.slow_transfers) {
+        tm_warn("--unsafe-test-slow-transfers: exports and imports are "
+                "slowed down; for tests only");
+        xc.test_slow_ms = 50;
+    }
+    if (export_mgr_open(&xc, &ctx.exports, &err) != 0) {
+        fprintf(stderr, "tidemark: %s\n", err.msg);
+        backup_store_stop(ctx.backups);
+        engine_close(engine);
+        backup_store_close(ctx.backups);
+        auth_credentials_destroy(creds);
+        tls_files_free(&tls);
+        return 1;
+    }
     ctx.tokens = txn_tokens_create();
     if (ctx.tokens == NULL) {
         fprintf(stderr, "tidemark: out of memory\n");
+        export_mgr_close(ctx.exports);
         engine_close(engine);
         auth_credentials_destroy(creds);
         tls_files_free(&tls);
@@ -477,6 +511,7 @@ int main(int argc, char **argv)
     ho.tls_key_pem = tls.key_pem;
     if (http_start(&ho, &ctx, &http, &err) != 0) {
         fprintf(stderr, "tidemark: %s\n", err.msg);
+        export_mgr_close(ctx.exports);
         engine_close(engine);
         auth_credentials_destroy(creds);
         tls_files_free(&tls);
@@ -521,6 +556,7 @@ int main(int argc, char **argv)
     http_stop(http, 10000);
     index_backfill_join();
     restore_join();
+    export_mgr_close(ctx.exports);
     ttl_sweeper_stop(ttl);
     pitr_stop(keeper);
     backup_schedule_stop(c.schedules);

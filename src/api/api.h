@@ -32,6 +32,7 @@
 #include "engine/engine.h"
 
 struct backup_store;
+struct export_mgr;
 
 #define API_DONE 0
 #define API_PENDING 1
@@ -43,6 +44,7 @@ struct api_ctx {
     const char *account;    /* "000000000000" */
     struct txn_tokens *tokens; /* TransactWriteItems idempotency */
     struct backup_store *backups; /* on-demand backups */
+    struct export_mgr *exports;   /* exports and imports (src/export) */
     int test_clock;         /* --unsafe-test-clock: TidemarkTest targets */
     int test_faults;        /* --unsafe-test-faults: InjectFault target */
 };

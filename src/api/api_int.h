@@ -69,6 +69,19 @@ int req_int(struct api_req *r, json_t *obj, const char *field, int64_t *out,
  * under `path` ("tableName"); `name` NULL means absent. */
 void check_table_name(struct verrs *v, const char *name, const char *path);
 
+/* ImportTable: the table its TableCreationParameters describe (key
+ * schema, attribute definitions, billing, throughput, GSIs), validated as
+ * CreateTable validates, with paths under "tableCreationParameters.".
+ * ACTIVE with a new TableId; *out is the caller's (table_free).  On
+ * failure r->err is set. */
+int api_table_from_params(struct api_req *r, json_t *params,
+                          struct table **out);
+
+/* Point-in-time recovery's window of table t: EarliestRestorableDateTime
+ * and LatestRestorableDateTime in ms (api_pitr.c). */
+void api_pitr_window(struct api_req *r, const struct table *t, int64_t *lo,
+                     int64_t *hi);
+
 /* Look the table up for an item operation: copies it into the arena.
  * ResourceNotFoundException "Requested resource not found" otherwise. */
 int api_table_for_items(struct api_req *r, const char *name,

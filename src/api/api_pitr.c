@@ -76,8 +76,8 @@ static int find_bases(struct api_req *r, const char *id, int64_t at,
     return 0;
 }
 
-static void window(struct api_req *r, const struct table *t, int64_t *lo,
-                   int64_t *hi)
+void api_pitr_window(struct api_req *r, const struct table *t, int64_t *lo,
+                     int64_t *hi)
 {
     struct backup_info *nb, *ob;
     int64_t now = clock_now_ms(), floor = now - (int64_t)t->pitr_days *
@@ -100,7 +100,7 @@ static int write_description(struct api_req *r, const struct table *t)
     rc |= json_put_raw(o, t->pitr ? "\"ENABLED\"" : "\"DISABLED\"");
     if (t->pitr) {
         int64_t lo, hi;
-        window(r, t, &lo, &hi);
+        api_pitr_window(r, t, &lo, &hi);
         rc |= json_put_raw(o, ",\"RecoveryPeriodInDays\":");
         rc |= json_put_i64(o, t->pitr_days);
         rc |= json_put_raw(o, ",\"EarliestRestorableDateTime\":");
@@ -394,7 +394,7 @@ int api_restore_table_to_point_in_time(struct api_req *r)
                             "Point in time recovery is not enabled for table "
                             "'%s'",
                             source);
-    window(r, src, &lo, &hi);
+    api_pitr_window(r, src, &lo, &hi);
     at = latest ? hi : (int64_t)llround(json_number_value(when) * 1000.0);
     /* boto3 and the CLI send whole seconds: a time in the window's first
      * second means its start (DynamoDB's granularity is the second) */

@@ -40,16 +40,30 @@ static const char *name_arg(const char *s)
 }
 
 
-/* ProvisionedThroughput {ReadCapacityUnits, WriteCapacityUnits}: shape
- * checks into `v`.  *present tells whether the member was given. */
-static int parse_throughput(struct api_req *r, struct verrs *v,
-                            int64_t *rcu, int64_t *wcu, int *present)
+/* `path` under the prefix `pfx` ("" for CreateTable,
+ * "tableCreationParameters." for ImportTable), for messages. */
+static const char *path_in(struct api_req *r, const char *pfx,
+                           const char *path)
+{
+    char *p;
+
+    if (pfx[0] == '\0')
+        return path;
+    p = arena_printf(r->arena, "%s%s", pfx, path);
+    return p ? p : path;
+}
+
+/* ProvisionedThroughput {ReadCapacityUnits, WriteCapacityUnits} of `obj`:
+ * shape checks into `v`.  *present tells whether the member was given. */
+static int parse_throughput(struct api_req *r, json_t *obj, const char *pfx,
+                            struct verrs *v, int64_t *rcu, int64_t *wcu,
+                            int *present)
 {
     json_t *pt;
     int has_r, has_w, rc;
 
     *present = 0;
-    rc = req_object(r, r->body, "ProvisionedThroughput", &pt);
+    rc = req_object(r, obj, "ProvisionedThroughput", &pt);
     if (rc || pt == NULL)
         return rc;
     *present = 1;
@@ -57,31 +71,35 @@ static int parse_throughput(struct api_req *r, struct verrs *v,
         (rc = req_int(r, pt, "WriteCapacityUnits", wcu, &has_w)))
         return rc;
     if (!has_r)
-        verrs_add(v, "null", "provisionedThroughput.readCapacityUnits",
+        verrs_add(v, "null",
+                  path_in(r, pfx, "provisionedThroughput.readCapacityUnits"),
                   "Member must not be null");
     else if (*rcu < 1) {
         char shown[32];
         snprintf(shown, sizeof shown, "'%lld'", (long long)*rcu);
-        verrs_add(v, shown, "provisionedThroughput.readCapacityUnits",
+        verrs_add(v, shown,
+                  path_in(r, pfx, "provisionedThroughput.readCapacityUnits"),
                   "Member must have value greater than or equal to 1");
     }
     if (!has_w)
-        verrs_add(v, "null", "provisionedThroughput.writeCapacityUnits",
+        verrs_add(v, "null",
+                  path_in(r, pfx, "provisionedThroughput.writeCapacityUnits"),
                   "Member must not be null");
     else if (*wcu < 1) {
         char shown[32];
         snprintf(shown, sizeof shown, "'%lld'", (long long)*wcu);
-        verrs_add(v, shown, "provisionedThroughput.writeCapacityUnits",
+        verrs_add(v, shown,
+                  path_in(r, pfx, "provisionedThroughput.writeCapacityUnits"),
                   "Member must have value greater than or equal to 1");
     }
     return 0;
 }
 
-static int parse_billing(struct api_req *r, struct verrs *v,
+static int parse_billing(struct api_req *r, json_t *obj,
                          enum billing_mode *out, int *present)
 {
     const char *s;
-    int rc = req_string(r, r->body, "BillingMode", &s, NULL);
+    int rc = req_string(r, obj, "BillingMode", &s, NULL);
 
     *present = 0;
     if (rc || s == NULL)
@@ -263,11 +281,13 @@ static int parse_index(struct api_req *r, struct table *t, json_t *d,
     return 0;
 }
 
-/* GlobalSecondaryIndexes and LocalSecondaryIndexes of a CreateTable. */
-static int parse_indexes(struct api_req *r, struct table *t)
+/* GlobalSecondaryIndexes and LocalSecondaryIndexes of a CreateTable
+ * (`obj`); ImportTable's parameters have no LSIs (`no_lsi`). */
+static int parse_indexes(struct api_req *r, json_t *obj, int no_lsi,
+                         struct table *t)
 {
-    json_t *g = json_object_get(r->body, "GlobalSecondaryIndexes");
-    json_t *l = json_object_get(r->body, "LocalSecondaryIndexes");
+    json_t *g = json_object_get(obj, "GlobalSecondaryIndexes");
+    json_t *l = no_lsi ? NULL : json_object_get(obj, "LocalSecondaryIndexes");
     size_t ng = json_array_size(g), nl = json_array_size(l), i;
     json_t *d;
     int rc;
@@ -446,44 +466,54 @@ static int check_elements(struct api_req *r, struct verrs *v, json_t *list,
     return 0;
 }
 
-int api_create_table(struct api_req *r)
+static const char *const types[] = {"B", "N", "S", NULL};
+static const char *const ktypes[] = {"HASH", "RANGE", NULL};
+
+/* The new table a CreateTable (`obj` = the body, `pfx` "") or an
+ * ImportTable (`obj` = TableCreationParameters, `pfx`
+ * "tableCreationParameters.", `for_import`: no LSIs, tags or stream)
+ * describes, validated as DynamoDB validates it; ACTIVE, with a new
+ * TableId.  On success *out is the caller's (table_free). */
+static int table_parse(struct api_req *r, json_t *obj, const char *pfx,
+                       int for_import, struct table **out)
 {
-    static const char *const types[] = {"B", "N", "S", NULL};
-    static const char *const ktypes[] = {"HASH", "RANGE", NULL};
     struct verrs v;
     const char *name, *hash, *range = NULL;
     json_t *attrs, *keys, *j;
     enum billing_mode billing = BILLING_PROVISIONED;
     int64_t rcu = 0, wcu = 0;
     int has_billing, has_pt, rc;
-    struct create_state *s;
     struct stream_spec spec;
-    enum stream_view view;
+    enum stream_view view = STREAM_NONE;
     struct table *t;
     size_t i, nkeys;
 
+    *out = NULL;
+    memset(&spec, 0, sizeof spec);
     verrs_init(&v);
-    if ((rc = req_string(r, r->body, "TableName", &name, NULL)) ||
-        (rc = req_array(r, r->body, "AttributeDefinitions", &attrs)) ||
-        (rc = req_array(r, r->body, "KeySchema", &keys)) ||
-        (rc = parse_billing(r, &v, &billing, &has_billing)) ||
-        (rc = parse_throughput(r, &v, &rcu, &wcu, &has_pt)) ||
-        (rc = stream_spec_parse(r, &v, &spec)))
+    if ((rc = req_string(r, obj, "TableName", &name, NULL)) ||
+        (rc = req_array(r, obj, "AttributeDefinitions", &attrs)) ||
+        (rc = req_array(r, obj, "KeySchema", &keys)) ||
+        (rc = parse_billing(r, obj, &billing, &has_billing)) ||
+        (rc = parse_throughput(r, obj, pfx, &v, &rcu, &wcu, &has_pt)) ||
+        (!for_import && (rc = stream_spec_parse(r, &v, &spec))))
         goto fail;
-    check_table_name(&v, name, "tableName");
+    check_table_name(&v, name, path_in(r, pfx, "tableName"));
     if (attrs == NULL)
-        verrs_add(&v, "null", "attributeDefinitions",
+        verrs_add(&v, "null", path_in(r, pfx, "attributeDefinitions"),
                   "Member must not be null");
-    else if ((rc = check_elements(r, &v, attrs, "attributeDefinitions",
+    else if ((rc = check_elements(r, &v, attrs,
+                                  path_in(r, pfx, "attributeDefinitions"),
                                   "AttributeType", "attributeType", types,
                                   "Member must satisfy enum value set: [B, "
                                   "N, S]")))
         goto fail;
     if (keys == NULL) {
-        verrs_add(&v, "null", "keySchema", "Member must not be null");
+        verrs_add(&v, "null", path_in(r, pfx, "keySchema"),
+                  "Member must not be null");
     } else {
         if (json_array_size(keys) < 1)
-            verrs_add(&v, "'[]'", "keySchema",
+            verrs_add(&v, "'[]'", path_in(r, pfx, "keySchema"),
                       "Member must have length greater than or equal to 1");
         if (json_array_size(keys) > 2) {
             /* DDB shows the list as Java's toString of the elements */
@@ -500,12 +530,12 @@ int api_create_table(struct api_req *r)
             buf_printf(&shown, "]'");
             buf_putc(&shown, 0);
             verrs_add(&v, shown.data ? (char *)shown.data : "'[]'",
-                      "keySchema",
+                      path_in(r, pfx, "keySchema"),
                       "Member must have length less than or equal to 2");
             buf_free(&shown);
         }
-        rc = check_elements(r, &v, keys, "keySchema", "KeyType", "keyType",
-                            ktypes,
+        rc = check_elements(r, &v, keys, path_in(r, pfx, "keySchema"),
+                            "KeyType", "keyType", ktypes,
                             "Member must satisfy enum value set: [HASH, "
                             "RANGE]");
         if (rc)
@@ -515,7 +545,7 @@ int api_create_table(struct api_req *r)
         return rc;
 
     /* DynamoDB Streams: StreamSpecification's rules (api_streams.c) */
-    if ((rc = stream_spec_create(r, &spec, &view)))
+    if (!for_import && (rc = stream_spec_create(r, &spec, &view)))
         return rc;
 
     if (billing == BILLING_PROVISIONED && !has_pt)
@@ -596,12 +626,13 @@ int api_create_table(struct api_req *r)
         return TM_EVALIDATION;
     }
     t->billing = billing;
-    if ((rc = api_tags_parse(r, json_object_get(r->body, "Tags"), &t->tags,
+    if (!for_import &&
+        (rc = api_tags_parse(r, json_object_get(obj, "Tags"), &t->tags,
                              &t->ntags)) != 0) {
         table_free(t);
         return rc;
     }
-    if ((rc = parse_indexes(r, t)) != 0) {
+    if ((rc = parse_indexes(r, obj, for_import, t)) != 0) {
         table_free(t);
         return rc;
     }
@@ -620,22 +651,42 @@ int api_create_table(struct api_req *r)
     t->wcu = billing == BILLING_PROVISIONED ? wcu : 0;
     t->status = TABLE_ACTIVE;
     t->stream = view; /* DynamoDB Streams; labelled in create_apply */
-
-    s = arena_calloc(r->arena, 1, sizeof *s);
-    if (s == NULL)
-        goto nomem;
-    s->t = t;
-    r->state = s;
-    r->op.apply = create_apply;
-    r->op.arg = r;
-    r->finish = create_finish;
-    return API_PENDING;
+    *out = t;
+    return 0;
 nomem:
     table_free(t);
     return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
 fail:
     buf_free(&v.msg);
     return rc;
+}
+
+
+int api_table_from_params(struct api_req *r, json_t *params,
+                          struct table **out)
+{
+    return table_parse(r, params, "tableCreationParameters.", 1, out);
+}
+
+int api_create_table(struct api_req *r)
+{
+    struct create_state *s;
+    struct table *t;
+    int rc = table_parse(r, r->body, "", 0, &t);
+
+    if (rc)
+        return rc;
+    s = arena_calloc(r->arena, 1, sizeof *s);
+    if (s == NULL) {
+        table_free(t);
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+    }
+    s->t = t;
+    r->state = s;
+    r->op.apply = create_apply;
+    r->op.arg = r;
+    r->finish = create_finish;
+    return API_PENDING;
 }
 
 /* ---- DescribeTable ------------------------------------------------------ */
@@ -1135,8 +1186,8 @@ int api_update_table(struct api_req *r)
     if (rc)
         return rc;
     verrs_init(&v);
-    if ((rc = parse_billing(r, &v, &bm, &has_billing)) ||
-        (rc = parse_throughput(r, &v, &rcu, &wcu, &has_pt)) ||
+    if ((rc = parse_billing(r, r->body, &bm, &has_billing)) ||
+        (rc = parse_throughput(r, r->body, "", &v, &rcu, &wcu, &has_pt)) ||
         (rc = stream_spec_parse(r, &v, &spec))) {
         buf_free(&v.msg);
         return rc;

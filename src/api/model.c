@@ -19,6 +19,7 @@ static const struct {
     const char *shape;
     const char *text;
 } enum_text[] = {
+    {"ExportFormat", "[ION, DYNAMODB_JSON]"},
     {"ReturnValue", "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"},
     {"ScalarAttributeType", "[B, N, S]"},
     {"Select", "[SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, "

@@ -59,7 +59,12 @@
     XX(EUNKNOWNKEY, TM_NS_CORESVC, "UnrecognizedClientException", 400)       \
     XX(EBADSIGNATURE, TM_NS_CORESVC, "InvalidSignatureException", 400)       \
     XX(EINCOMPLETESIG, TM_NS_CORESVC, "IncompleteSignatureException", 400)   \
-    XX(ENOOBJECT, TM_NS_DDB, "InternalServerError", 500)
+    XX(ENOOBJECT, TM_NS_DDB, "InternalServerError", 500)                    \
+    XX(EEXPORTNOTFOUND, TM_NS_DDB, "ExportNotFoundException", 400)           \
+    XX(EEXPORTCONFLICT, TM_NS_DDB, "ExportConflictException", 400)           \
+    XX(EBADEXPORTTIME, TM_NS_DDB, "InvalidExportTimeException", 400)         \
+    XX(EIMPORTNOTFOUND, TM_NS_DDB, "ImportNotFoundException", 400)           \
+    XX(EIMPORTCONFLICT, TM_NS_DDB, "ImportConflictException", 400)
 
 enum tm_err {
     TM__ERR_BASE = -512,
