@@ -514,40 +514,13 @@ static int ship_base(struct archive *a, const struct view *v,
 
 /* ---- step 6: prune the log ---------------------------------------------- */
 
-struct listing {
-    struct archive_obj *v;
-    size_t n, cap;
-};
-
-static int list_one(void *ctx, const char *key, uint64_t size)
-{
-    struct listing *l = ctx;
-    uint64_t seg, off;
-
-    if (archive_chunk_parse(key, &seg, &off) != 0)
-        return 0;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 256;
-        struct archive_obj *nv = realloc(l->v, ncap * sizeof *nv);
-        if (nv == NULL)
-            return TM_ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    l->v[l->n].seg = seg;
-    l->v[l->n].off = off;
-    l->v[l->n].size = size;
-    l->n++;
-    return 0;
-}
-
 static int list_chunks(struct s3_client *c, const char *sub,
-                       struct listing *l, struct tm_error *err)
+                       struct archive_listing *l, struct tm_error *err)
 {
     int rc;
 
     memset(l, 0, sizeof *l);
-    rc = s3_list(c, sub, list_one, l, err);
+    rc = s3_list(c, sub, archive_listing_add, l, err);
     if (rc == TM_ENOMEM)
         tm_error_set(err, rc, "out of memory listing the archive");
     if (rc) {
@@ -561,7 +534,7 @@ static int delete_segment(struct archive *a, uint64_t seg, size_t *count,
                           struct tm_error *err)
 {
     char sub[ARCHIVE_KEY_MAX], key[ARCHIVE_KEY_MAX];
-    struct listing l;
+    struct archive_listing l;
     int rc;
 
     archive_seg_prefix(sub, seg);
@@ -580,7 +553,7 @@ static int delete_segment(struct archive *a, uint64_t seg, size_t *count,
 static int prune_log(struct archive *a, const struct view *v,
                      struct tm_error *err)
 {
-    struct listing l;
+    struct archive_listing l;
     size_t segs = 0, objs = 0;
     uint64_t below = 0;
     int rc;

@@ -54,6 +54,15 @@ void archive_seg_prefix(char *out, uint64_t seg_first);
 int archive_chunk_parse(const char *key, uint64_t *seg_first,
                         uint64_t *off);
 
+/* Chunk objects collected from a listing (s3_list with
+ * archive_listing_add as the callback): keys that are not chunks are
+ * skipped.  The caller frees `v`. */
+struct archive_listing {
+    struct archive_obj *v;
+    size_t n, cap;
+};
+int archive_listing_add(void *ctx, const char *key, uint64_t size);
+
 /* "archive/bases/<id>.<ext>" into `out` (ARCHIVE_KEY_MAX + 64 bytes);
  * -1 if the id does not fit or contains '/'. */
 int archive_base_key(char *out, size_t n, const char *id, const char *ext);

@@ -184,42 +184,15 @@ int archive_fetch_base(struct s3_client *c, const struct archive_base *b,
 
 /* ---- the log ------------------------------------------------------------ */
 
-struct listing {
-    struct archive_obj *v;
-    size_t n, cap;
-};
-
-static int chunk_one(void *ctx, const char *key, uint64_t size)
-{
-    struct listing *l = ctx;
-    uint64_t seg, off;
-
-    if (archive_chunk_parse(key, &seg, &off) != 0)
-        return 0;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 256;
-        struct archive_obj *nv = realloc(l->v, ncap * sizeof *nv);
-        if (nv == NULL)
-            return TM_ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
-    l->v[l->n].seg = seg;
-    l->v[l->n].off = off;
-    l->v[l->n].size = size;
-    l->n++;
-    return 0;
-}
-
 int archive_log_find(struct s3_client *c, uint64_t from_lsn,
                      struct archive_log *out, struct tm_error *err)
 {
-    struct listing l = {0};
+    struct archive_listing l = {0};
     size_t keep;
     int rc;
 
     memset(out, 0, sizeof *out);
-    rc = s3_list(c, ARCHIVE_WAL, chunk_one, &l, err);
+    rc = s3_list(c, ARCHIVE_WAL, archive_listing_add, &l, err);
     if (rc == TM_ENOMEM)
         tm_error_set(err, rc, "out of memory listing the archived log");
     if (rc == 0)

@@ -52,6 +52,28 @@ static int digits(const char *p, size_t n, uint64_t *v)
     return 0;
 }
 
+int archive_listing_add(void *ctx, const char *key, uint64_t size)
+{
+    struct archive_listing *l = ctx;
+    uint64_t seg, off;
+
+    if (archive_chunk_parse(key, &seg, &off) != 0)
+        return 0;
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 256;
+        struct archive_obj *nv = realloc(l->v, ncap * sizeof *nv);
+        if (nv == NULL)
+            return TM_ENOMEM;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    l->v[l->n].seg = seg;
+    l->v[l->n].off = off;
+    l->v[l->n].size = size;
+    l->n++;
+    return 0;
+}
+
 int archive_chunk_parse(const char *key, uint64_t *seg_first, uint64_t *off)
 {
     size_t pl = strlen(ARCHIVE_WAL);
