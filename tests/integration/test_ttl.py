@@ -261,7 +261,10 @@ def test_expired_items_disappear(ddb, notes):
     }
     for it in list(gone.values()) + list(stay.values()):
         ddb.put_item(TableName="notes", Item=it)
-    assert ddb.describe_table(TableName="notes")["Table"]["ItemCount"] == 11
+    # the sweeper (every second) may already have taken some expired ones
+    # on a slow machine
+    count = ddb.describe_table(TableName="notes")["Table"]["ItemCount"]
+    assert len(stay) <= count <= 11, count
     wait_for(lambda: all_users(ddb) == set(stay), what="expired items gone")
     for name, it in stay.items():
         got = ddb.get_item(TableName="notes", Key=key(name),
