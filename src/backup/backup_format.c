@@ -349,35 +349,6 @@ static int pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
     return 0;
 }
 
-/* fsync the directory holding `path`.  0 or -1 (errno). */
-static int fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    size_t n;
-    int fd, rc, e;
-
-    if (slash == NULL) {
-        snprintf(dir, sizeof dir, ".");
-    } else {
-        n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    fd = fsio_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    rc = fsio_fsync(fd);
-    e = errno;
-    fsio_close(fd);
-    errno = e;
-    return rc;
-}
-
 /* ==== Writer ==== */
 
 struct backup_writer {
@@ -1002,7 +973,7 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
                           w->path, strerror(e));
         goto fail;
     }
-    if (fsync_parent(w->path) != 0) {
+    if (fsio_fsync_parent(w->path) != 0) {
         e = errno;
         fsio_unlink(w->path);
         rc = tm_error_set(err, TM_EIO,

@@ -34,11 +34,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct rule {
@@ -499,6 +501,53 @@ int fsio_fsync_dir(const char *dir)
     (void)fsio_close(fd); /* nothing to lose on a directory's close */
     errno = e;
     return rc;
+}
+
+int fsio_fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    size_t n;
+
+    if (slash == NULL)
+        return fsio_fsync_dir(".");
+    n = slash == path ? 1 : (size_t)(slash - path);
+    if (n >= sizeof dir) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return fsio_fsync_dir(dir);
+}
+
+int fsio_mkdir_p(const char *path, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    size_t n = strlen(path);
+    int made = 0;
+
+    if (n == 0 || n >= sizeof tmp) {
+        errno = n ? ENAMETOOLONG : ENOENT;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        char c = tmp[i];
+        if (c != '/' && c != '\0')
+            continue;
+        tmp[i] = '\0';
+        made = 0;
+        if (mkdir(tmp, mode) == 0) {
+            if (fsio_fsync_parent(tmp) != 0)
+                return -1;
+            made = 1;
+        } else if (errno != EEXIST) {
+            return -1;
+        }
+        tmp[i] = c;
+    }
+    return made;
 }
 
 int fsio_ftruncate(int fd, off_t len)

@@ -134,6 +134,17 @@ int fsio_fdatasync(int fd);
  * rename or unlink in it durable.  0 or -1 (errno). */
 int fsio_fsync_dir(const char *dir);
 
+/* fsync the directory holding `path` ("." for a bare name, "/" for a
+ * top-level one): what makes the creation of `path` durable.  0 or -1
+ * (errno). */
+int fsio_fsync_parent(const char *path);
+
+/* mkdir -p, durably: every component created is made durable in its
+ * parent (fsio_fsync_parent), so a power cut cannot drop a directory a
+ * file was then created in.  1 if the last component was created, 0 if
+ * it existed, -1 (errno) on failure. */
+int fsio_mkdir_p(const char *path, mode_t mode);
+
 int fsio_ftruncate(int fd, off_t len);
 int fsio_rename(const char *from, const char *to);
 int fsio_unlink(const char *path);

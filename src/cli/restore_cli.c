@@ -56,6 +56,7 @@
 
 #include "api/api_int.h"
 #include "archive/archive.h"
+#include "base/fsio.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
@@ -197,27 +198,6 @@ static int nonempty(const char *dir)
             any = 1;
     closedir(d);
     return any;
-}
-
-static int fsync_parent(const char *path)
-{
-    char dir[4096], *slash;
-    int fd, rc;
-
-    snprintf(dir, sizeof dir, "%s", path);
-    slash = strrchr(dir, '/');
-    if (slash == dir)
-        dir[1] = '\0';
-    else if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
 }
 
 /* ==== The restore ==== */
@@ -528,7 +508,7 @@ static int run(const struct args *a)
     /* 5. DIR appears complete, or not at all */
     if (rm_tree(scratch) != 0 || unlink(marker) != 0 ||
         (access(a->data, F_OK) == 0 && rmdir(a->data) != 0) ||
-        rename(partial, a->data) != 0 || fsync_parent(a->data) != 0) {
+        rename(partial, a->data) != 0 || fsio_fsync_parent(a->data) != 0) {
         fprintf(stderr, "tidemark restore: finishing %s failed: %s\n",
                 a->data, strerror(errno));
         rc = 1;

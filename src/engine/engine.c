@@ -96,6 +96,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/fsio.h"
 #include "base/hash.h"
 #include "base/log.h"
 #include "wal/wal.h"
@@ -1847,27 +1848,6 @@ static int take_lock(struct engine *e, struct tm_error *err)
     return 0;
 }
 
-static int mkdir_p(const char *path, struct tm_error *err)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof tmp)
-        return tm_error_set(err, TM_EIO, "path too long: %s", path);
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return tm_error_set(err, TM_EIO, "cannot create %s: %s", tmp,
-                                    strerror(errno));
-            tmp[i] = c;
-        }
-    }
-    return 0;
-}
-
 static int open_lmdb(struct engine *e, size_t map_bytes, struct tm_error *err)
 {
     char path[4096];
@@ -1875,8 +1855,9 @@ static int open_lmdb(struct engine *e, size_t map_bytes, struct tm_error *err)
     int mrc;
 
     snprintf(path, sizeof path, "%s/state", e->dir);
-    if (mkdir_p(path, err))
-        return err->code;
+    if (fsio_mkdir_p(path, 0755) < 0)
+        return tm_error_set(err, TM_EIO, "cannot create %s: %s", path,
+                            strerror(errno));
     if ((mrc = mdb_env_create(&e->env)) ||
         (mrc = mdb_env_set_maxdbs(e->env, 8)) ||
         (mrc = mdb_env_set_maxreaders(e->env, 1024)) ||
@@ -1924,7 +1905,10 @@ int engine_open(const struct engine_options *o, struct engine **out,
         rc = tm_error_set(err, TM_ENOMEM, "out of memory");
         goto fail;
     }
-    rc = mkdir_p(e->dir, err);
+    rc = fsio_mkdir_p(e->dir, 0755) < 0
+             ? tm_error_set(err, TM_EIO, "cannot create %s: %s", e->dir,
+                            strerror(errno))
+             : 0;
     if (rc == 0)
         rc = take_lock(e, err);
     if (rc == 0)

@@ -425,25 +425,6 @@ static int load_exports(struct export_mgr *m, struct tm_error *err)
 
 /* ==== The manager ==== */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++)
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-                return -1;
-            tmp[i] = c;
-        }
-    return 0;
-}
-
 static int remove_one(const char *path, const struct stat *st, int flag,
                       struct FTW *ftw)
 {
@@ -483,7 +464,8 @@ int export_mgr_open(const struct export_config *c, struct export_mgr **out,
         export_mgr_close(m);
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     }
-    if (mkdir_p(m->exports_dir) != 0 || mkdir_p(m->imports_dir) != 0) {
+    if (fsio_mkdir_p(m->exports_dir, 0750) < 0 ||
+        fsio_mkdir_p(m->imports_dir, 0750) < 0) {
         rc = tm_error_set(err, TM_EIO, "cannot create %s or %s: %s",
                           m->exports_dir, m->imports_dir, strerror(errno));
         export_mgr_close(m);

@@ -70,26 +70,6 @@ static const char *errno_code(int e)
     return "S3Error";
 }
 
-static int mkdirs(const char *path)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-
-    if (n >= sizeof tmp)
-        return -1;
-    memcpy(tmp, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] == '/' || tmp[i] == '\0') {
-            char c = tmp[i];
-            tmp[i] = '\0';
-            if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-                return -1;
-            tmp[i] = c;
-        }
-    }
-    return 0;
-}
-
 /* <dir>/<key> into `out`; 0 or TM_EVALIDATION (bad key, too long). */
 static int local_path(struct export_dest *d, const char *key, char *out,
                       size_t cap, struct tm_error *err)
@@ -197,7 +177,7 @@ int export_dest_open(const char *bucket, const char *endpoint,
         if (rc == 1)
             rc = 0;
     }
-    if (rc == 0 && mkdirs(d->staging) != 0)
+    if (rc == 0 && fsio_mkdir_p(d->staging, 0750) < 0)
         rc = tm_error_set(err, TM_EIO, "cannot create %s: %s", d->staging,
                           strerror(errno));
     if (rc) {
@@ -248,7 +228,7 @@ int export_dest_stage(struct export_dest *d, const char *key, char *path,
         if ((rc = local_path(d, key, path, cap, err)))
             return rc;
         if (parent_of(path, parent, sizeof parent) != 0 ||
-            mkdirs(parent) != 0) {
+            fsio_mkdir_p(parent, 0750) < 0) {
             int e = errno;
             *code = errno_code(e);
             return tm_error_set(err, TM_EIO, "cannot create %s: %s", parent,

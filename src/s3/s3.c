@@ -73,6 +73,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fsio.h"
 #include "base/base64.h"
 #include "base/hash.h"
 #include "base/log.h"
@@ -894,23 +895,6 @@ int s3_get_mem(struct s3_client *c, const char *key, struct buf *out,
     return perform(&r, err);
 }
 
-/* fsync the directory holding `path`.  0 or -1 (errno). */
-static int fsync_parent(const char *path)
-{
-    char *copy = strdup(path);
-    int fd, rc;
-
-    if (copy == NULL)
-        return -1;
-    fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int s3_get_file(struct s3_client *c, const char *key, const char *path,
                 struct tm_error *err)
 {
@@ -951,7 +935,7 @@ int s3_get_file(struct s3_client *c, const char *key, const char *path,
                           tmp, path, strerror(errno));
         goto fail;
     }
-    if (fsync_parent(path) != 0) {
+    if (fsio_fsync_parent(path) != 0) {
         rc = tm_error_set(err, TM_EIO,
                           "S3 GET: cannot fsync the directory of %s: %s",
                           path, strerror(errno));

@@ -764,52 +764,6 @@ void wal_synced_point(const struct wal *w, uint64_t *seg_first,
     } while ((s1 & 1) != 0 || s1 != s2);
 }
 
-/* mkdir -p; 1 if the last component was created, 0 if it existed. */
-static int mkdir_p(const char *path, struct tm_error *err)
-{
-    char tmp[PATH_MAX];
-    size_t i, n = strlen(path);
-
-    memcpy(tmp, path, n + 1);
-    for (i = 1; i < n; i++) {
-        if (tmp[i] != '/')
-            continue;
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return tm_error_set(err, TM_EIO,
-                                "change log: cannot create %s: %s", tmp,
-                                strerror(errno));
-        tmp[i] = '/';
-    }
-    if (mkdir(tmp, 0755) == 0)
-        return 1;
-    if (errno != EEXIST)
-        return tm_error_set(err, TM_EIO, "change log: cannot create %s: %s",
-                            tmp, strerror(errno));
-    return 0;
-}
-
-/* fsync the directory holding `path` (after creating `path`). */
-static int fsync_parent(const char *path, struct tm_error *err)
-{
-    char tmp[PATH_MAX];
-    char *slash;
-    int rc = 0;
-
-    snprintf(tmp, sizeof tmp, "%s", path);
-    slash = strrchr(tmp, '/');
-    if (slash == tmp)
-        slash[1] = '\0';
-    else if (slash != NULL)
-        *slash = '\0';
-    else
-        snprintf(tmp, sizeof tmp, ".");
-    if (fsio_fsync_dir(tmp) != 0)
-        rc = tm_error_set(err, TM_EIO, "change log: cannot sync %s: %s", tmp,
-                          strerror(errno));
-    return rc;
-}
-
 /* Create a segment holding only its header (the first segment of an empty
  * log), synced.  Returns the descriptor in `*fd`. */
 static int create_empty_segment(struct wal *w, uint64_t first, int *fd,
@@ -1073,15 +1027,11 @@ int wal_open(const struct wal_options *o, struct wal **out,
         free(w);
         return tm_error_set(err, TM_ENOMEM, "change log: out of memory");
     }
-    made = mkdir_p(w->dir, err);
+    made = fsio_mkdir_p(w->dir, 0755); /* durable in its parent */
     if (made < 0) {
-        rc = made;
+        rc = tm_error_set(err, TM_EIO, "change log: cannot create %s: %s",
+                          w->dir, strerror(errno));
         goto fail;
-    }
-    if (made && w->sync) {
-        rc = fsync_parent(w->dir, err);
-        if (rc)
-            goto fail;
     }
     w->dirfd = fsio_open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (w->dirfd < 0) {
