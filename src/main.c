@@ -214,29 +214,25 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             *exit_now = 1;
             return 0;
         }
-        if (strcmp(a, "--unsafe-test-clock") == 0) {
-            c->test_clock = 1;
-            continue;
-        }
-        if (strcmp(a, "--unsafe-test-slow-backups") == 0) {
-            c->slow_backups = 1;
-            continue;
-        }
-        if (strcmp(a, "--unsafe-test-slow-transfers") == 0) {
-            c->slow_transfers = 1;
-            continue;
-        }
-        if (strcmp(a, "--unsafe-test-faults") == 0) {
-            c->test_faults = 1;
-            continue;
-        }
-        if (strcmp(a, "--unsafe-test-small-log") == 0) {
-            c->small_log = 1;
-            continue;
-        }
-        if (strcmp(a, "--allow-anonymous") == 0) {
-            c->allow_anonymous = 1;
-            continue;
+        {
+            /* the switches: options without a value */
+            const struct {
+                const char *name;
+                int *flag;
+            } sw[] = {{"--unsafe-test-clock", &c->test_clock},
+                      {"--unsafe-test-slow-backups", &c->slow_backups},
+                      {"--unsafe-test-slow-transfers", &c->slow_transfers},
+                      {"--unsafe-test-faults", &c->test_faults},
+                      {"--unsafe-test-small-log", &c->small_log},
+                      {"--allow-anonymous", &c->allow_anonymous}};
+            size_t k;
+            for (k = 0; k < sizeof sw / sizeof sw[0]; k++)
+                if (strcmp(a, sw[k].name) == 0) {
+                    *sw[k].flag = 1;
+                    break;
+                }
+            if (k < sizeof sw / sizeof sw[0])
+                continue;
         }
         if (strcmp(a, "--version") == 0) {
             printf("tidemark %s\n", TM_VERSION);

@@ -1076,18 +1076,18 @@ out:
 
 int backup_store_resume(struct backup_store *s, struct engine *e)
 {
-    struct backup_info **todo = NULL;
+    struct backup_info **interrupted = NULL;
     size_t n = 0;
     int failed = 0;
 
     pthread_mutex_lock(&s->lock);
-    if (s->n && (todo = calloc(s->n, sizeof *todo)) != NULL)
+    if (s->n && (interrupted = calloc(s->n, sizeof *interrupted)) != NULL)
         for (size_t i = 0; i < s->n; i++)
             if (s->v[i]->creating)
-                todo[n++] = info_copy(s->v[i], NULL);
+                interrupted[n++] = info_copy(s->v[i], NULL);
     pthread_mutex_unlock(&s->lock);
     for (size_t i = 0; i < n; i++) {
-        struct backup_info *b = todo[i];
+        struct backup_info *b = interrupted[i];
         struct backup_job *j = NULL;
         struct engine_rtx *rtx = NULL;
         struct tm_error err;
@@ -1154,7 +1154,7 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
         info_free(b);
         arena_destroy(a);
     }
-    free(todo);
+    free(interrupted);
     return failed ? -1 : 0;
 }
 
