@@ -326,6 +326,20 @@ static int arn_arg(struct api_req *r, const char **arn)
     return check_backup_arn(r, *arn);
 }
 
+/* Backup `arn` copied into the request's arena, or the error a client
+ * gets (BackupNotFoundException). */
+static int find_backup(struct api_req *r, const char *arn,
+                       struct backup_info **b)
+{
+    int rc = backup_store_get(r->ctx->backups, arn, r->arena, b);
+
+    if (rc == TM_EBACKUPNOTFOUND)
+        return tm_error_set(&r->err, rc, "Backup not found: %s", arn);
+    if (rc)
+        return tm_error_set(&r->err, rc, "out of memory");
+    return 0;
+}
+
 int api_describe_backup(struct api_req *r)
 {
     const char *arn;
@@ -334,15 +348,11 @@ int api_describe_backup(struct api_req *r)
 
     if ((rc = arn_arg(r, &arn)))
         return rc;
-    rc = backup_store_get(r->ctx->backups, arn, r->arena, &b);
-    if (rc == TM_EBACKUPNOTFOUND)
-        return tm_error_set(&r->err, rc, "Backup not found: %s", arn);
-    if (rc)
-        return tm_error_set(&r->err, rc, "out of memory");
+    if ((rc = find_backup(r, arn, &b)))
+        return rc;
     rc = json_put_raw(&r->out, "{\"BackupDescription\":");
     if (rc == 0)
-        rc = put_description(r, &r->out, b,
-                             b->creating ? "CREATING" : "AVAILABLE");
+        rc = put_description(r, &r->out, b, backup_status(b));
     return rc ? rc : buf_putc(&r->out, '}');
 }
 
@@ -354,11 +364,8 @@ int api_delete_backup(struct api_req *r)
 
     if ((rc = arn_arg(r, &arn)))
         return rc;
-    rc = backup_store_get(r->ctx->backups, arn, r->arena, &b);
-    if (rc == TM_EBACKUPNOTFOUND)
-        return tm_error_set(&r->err, rc, "Backup not found: %s", arn);
-    if (rc)
-        return tm_error_set(&r->err, rc, "out of memory");
+    if ((rc = find_backup(r, arn, &b)))
+        return rc;
     if (b->type == BACKUP_SYSTEM) {
         struct buf ts;
         buf_init(&ts, 64);
@@ -485,11 +492,9 @@ int api_list_backups(struct api_req *r)
             rc |= json_put_raw(&r->out, ",\"BackupExpiryDateTime\":");
             rc |= json_put_time_ms(&r->out, b->expiry_ms);
         }
-        rc |= json_put_raw(&r->out, b->creating
-                                        ? ",\"BackupStatus\":\"CREATING\","
-                                          "\"BackupType\":"
-                                        : ",\"BackupStatus\":\"AVAILABLE\","
-                                          "\"BackupType\":");
+        rc |= json_put_raw(&r->out, ",\"BackupStatus\":");
+        rc |= json_put_cstr(&r->out, backup_status(b));
+        rc |= json_put_raw(&r->out, ",\"BackupType\":");
         rc |= json_put_cstr(&r->out, type_names[b->type]);
         rc |= json_put_raw(&r->out, ",\"BackupSizeBytes\":");
         rc |= json_put_i64(&r->out, (int64_t)b->size_bytes);
@@ -692,11 +697,8 @@ int api_restore_table_from_backup(struct api_req *r)
         return rc;
     if ((rc = check_backup_arn(r, arn)))
         return rc;
-    rc = backup_store_get(r->ctx->backups, arn, r->arena, &b);
-    if (rc == TM_EBACKUPNOTFOUND)
-        return tm_error_set(&r->err, rc, "Backup not found: %s", arn);
-    if (rc)
-        return tm_error_set(&r->err, rc, "out of memory");
+    if ((rc = find_backup(r, arn, &b)))
+        return rc;
     if (catalog_get(engine_catalog(r->ctx->engine), target, r->arena,
                     &exists) == 0)
         return exists->restoring

@@ -161,6 +161,12 @@ void backup_store_set_test_delay(struct backup_store *s, int us);
  * for their threads; before engine_close.  NULL-safe. */
 void backup_store_stop(struct backup_store *s);
 
+/* BackupStatus of `b`: "CREATING" or "AVAILABLE". */
+static inline const char *backup_status(const struct backup_info *b)
+{
+    return b->creating ? "CREATING" : "AVAILABLE";
+}
+
 /* A copy of backup `arn` in `a`: 0, or TM_EBACKUPNOTFOUND. */
 int backup_store_get(struct backup_store *s, const char *arn,
                      struct arena *a, struct backup_info **out);

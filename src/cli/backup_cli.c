@@ -306,7 +306,7 @@ int cli_backup_main(int argc, char **argv)
             fmt_time(v[k]->created_ms, when, sizeof when);
             printf("%-24s %-10s %-7s %-26s %12llu %12llu  %s %s\n", when,
                    type_names[v[k]->type],
-                   v[k]->creating ? "CREATING" : "AVAILABLE", v[k]->table_name,
+                   backup_status(v[k]), v[k]->table_name,
                    (unsigned long long)v[k]->items,
                    (unsigned long long)v[k]->size_bytes, v[k]->name,
                    v[k]->arn);
