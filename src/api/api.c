@@ -808,3 +808,13 @@ int write_consumed(struct api_req *r, const char *table, double units,
     rc |= buf_putc(o, '}');
     return rc ? TM_ENOMEM : 0;
 }
+
+const char *api_table_name_of(const char *name_or_arn)
+{
+    const char *p;
+
+    if (name_or_arn && strncmp(name_or_arn, "arn:", 4) == 0 &&
+        (p = strstr(name_or_arn, ":table/")) != NULL)
+        return p + 7;
+    return name_or_arn;
+}

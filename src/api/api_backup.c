@@ -231,15 +231,6 @@ static void check_name(struct verrs *v, struct api_req *r, const char *s,
                   "[a-zA-Z0-9_.-]+");
 }
 
-static const char *strip_arn(const char *name)
-{
-    const char *p;
-    if (name && strncmp(name, "arn:", 4) == 0 &&
-        (p = strstr(name, ":table/")) != NULL)
-        return p + 7;
-    return name;
-}
-
 /* ---- CreateBackup --------------------------------------------------------- */
 
 struct create_state {
@@ -291,7 +282,7 @@ int api_create_backup(struct api_req *r)
     s = arena_calloc(r->arena, 1, sizeof *s);
     if (s == NULL)
         return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
-    s->table = strip_arn(table);
+    s->table = api_table_name_of(table);
     s->name = name;
     r->state = s;
     r->job = create_job;
@@ -441,7 +432,7 @@ int api_list_backups(struct api_req *r)
         return tm_error_set(&r->err, TM_EVALIDATION,
                             "Time range lower bound must be less than or "
                             "equal to upper bound");
-    table = strip_arn(table);
+    table = api_table_name_of(table);
     if ((rc = backup_store_list(r->ctx->backups, r->arena, &all, &n)))
         return tm_error_set(&r->err, rc, "out of memory");
     /* the start ARN is a position: skip everything up to and including it

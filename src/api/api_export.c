@@ -167,16 +167,6 @@ static uint64_t fingerprint(json_t *body)
     return h;
 }
 
-static void iso(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* "arn:aws:dynamodb:<region>:<account>:table/<name>" -> name, if it is
  * one of this server's; NULL if it is not an ARN at all. */
 static const char *arn_table(struct api_req *r, const char *arn,
@@ -383,9 +373,9 @@ int api_export_table_to_point_in_time(struct api_req *r)
     if (at < lo || at > hi) {
         char a1[96] = "?", a2[96], a3[96];
         if (at != INT64_MIN)
-            iso(at, a1, sizeof a1);
-        iso(lo, a2, sizeof a2);
-        iso(hi, a3, sizeof a3);
+            clock_iso_ms(at, a1, sizeof a1);
+        clock_iso_ms(lo, a2, sizeof a2);
+        clock_iso_ms(hi, a3, sizeof a3);
         return tm_error_set(&r->err, TM_EBADEXPORTTIME,
                             "Export Time is invalid: ExportTime '%s' must be "
                             "within EarliestRestorableDateTime '%s' and "

@@ -67,15 +67,6 @@ struct history_state {
     size_t nbackups;
 };
 
-static const char *strip_arn(const char *name)
-{
-    const char *p;
-    if (name && strncmp(name, "arn:", 4) == 0 &&
-        (p = strstr(name, ":table/")) != NULL)
-        return p + 7;
-    return name;
-}
-
 /* A time member: absent (NULL in *present = 0), a number of epoch
  * seconds, or a SerializationException as DynamoDB answers a string where
  * a Timestamp is wanted. */
@@ -281,7 +272,7 @@ int api_describe_write_history(struct api_req *r)
     s->writes = arena_calloc(r->arena, (size_t)nb, sizeof *s->writes);
     if (s->writes == NULL)
         return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
-    s->table = strip_arn(name);
+    s->table = api_table_name_of(name);
     r->state = s;
     r->job = history_job;
     r->finish = history_finish;

@@ -189,4 +189,8 @@ int write_consumed(struct api_req *r, const char *table, double units,
 /* Validate ReturnConsumedCapacity (INDEXES, TOTAL, NONE). */
 void check_return_consumed(struct api_req *r, struct verrs *v);
 
+/* TableName as clients may give it, a name or a table ARN
+ * ("arn:aws:dynamodb:<region>:<account>:table/<name>"): the name. */
+const char *api_table_name_of(const char *name_or_arn);
+
 #endif

@@ -34,25 +34,6 @@
 #include "base/log.h"
 #include "restore/restore.h"
 
-static const char *strip_arn(const char *name)
-{
-    const char *p;
-    if (name && strncmp(name, "arn:", 4) == 0 &&
-        (p = strstr(name, ":table/")) != NULL)
-        return p + 7;
-    return name;
-}
-
-static void iso(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&s, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* The newest base of table id `id` created at or before `at` (INT64_MAX:
  * the newest), and the oldest, in *newest / *oldest (NULL: none). */
 static int find_bases(struct api_req *r, const char *id, int64_t at,
@@ -140,7 +121,7 @@ int api_describe_continuous_backups(struct api_req *r)
         check_table_name(&v, name, "tableName");
     if ((rc = verrs_finish(&v, r)))
         return rc;
-    if ((rc = pitr_table(r, strip_arn(name), &t)))
+    if ((rc = pitr_table(r, api_table_name_of(name), &t)))
         return rc;
     return write_description(r, t);
 }
@@ -288,7 +269,7 @@ int api_update_continuous_backups(struct api_req *r)
     s = arena_calloc(r->arena, 1, sizeof *s);
     if (s == NULL)
         return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
-    s->name = strip_arn(name);
+    s->name = api_table_name_of(name);
     s->enable = enable;
     s->days = (int)days;
     r->state = s;
@@ -386,7 +367,7 @@ int api_restore_table_to_point_in_time(struct api_req *r)
                             "Invalid Request: Either one of RestoreDateTime or"
                             " UseLatestRestorableTime must be specified, but "
                             "not both");
-    source = src_name ? src_name : strip_arn(src_arn);
+    source = src_name ? src_name : api_table_name_of(src_arn);
     if ((rc = pitr_table(r, source, &src)))
         return rc;
     if (!src->pitr)
@@ -402,9 +383,9 @@ int api_restore_table_to_point_in_time(struct api_req *r)
         at = lo;
     if (at < lo || at > hi) {
         char a1[96], a2[96], a3[96];
-        iso(at, a1, sizeof a1);
-        iso(lo, a2, sizeof a2);
-        iso(hi, a3, sizeof a3);
+        clock_iso_ms(at, a1, sizeof a1);
+        clock_iso_ms(lo, a2, sizeof a2);
+        clock_iso_ms(hi, a3, sizeof a3);
         return tm_error_set(&r->err, TM_EBADRESTORETIME,
                             "RestoreDateTime '%s' must be within "
                             "EarliestRestorableDateTime '%s' and "

@@ -9,6 +9,7 @@
 #ifndef TM_CLOCK_H
 #define TM_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Milliseconds since the Unix epoch, plus the test offset. */
@@ -19,5 +20,9 @@ void clock_advance_ms(int64_t delta_ms);
 
 /* A monotonic clock in nanoseconds, for timeouts and measurements only. */
 uint64_t clock_mono_ns(void);
+
+/* `ms` since the epoch as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) into `out`
+ * (24 bytes with the NUL); times before 1970 round down. */
+void clock_iso_ms(int64_t ms, char *out, size_t cap);
 
 #endif

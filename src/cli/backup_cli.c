@@ -55,17 +55,6 @@ static int usage(void)
     return 2;
 }
 
-static void fmt_time(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&s, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* Find a backup by ARN, id or file path in the store. */
 static struct backup_info *find(struct backup_info **v, size_t n,
                                 const char *what)
@@ -166,7 +155,7 @@ static int inspect_file(const char *path)
     }
     m = backup_reader_meta(r);
     st = backup_reader_stats(r);
-    fmt_time(m->created_ms, when, sizeof when);
+    clock_iso_ms(m->created_ms, when, sizeof when);
     printf("file:            %s\n"
            "format version:  %u\n"
            "backup ARN:      %s\n"
@@ -303,7 +292,7 @@ int cli_backup_main(int argc, char **argv)
             char when[96];
             if (table && strcmp(v[k]->table_name, table) != 0)
                 continue;
-            fmt_time(v[k]->created_ms, when, sizeof when);
+            clock_iso_ms(v[k]->created_ms, when, sizeof when);
             printf("%-24s %-10s %-7s %-26s %12llu %12llu  %s %s\n", when,
                    type_names[v[k]->type],
                    backup_status(v[k]), v[k]->table_name,

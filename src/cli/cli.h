@@ -27,7 +27,4 @@ int cli_restore_main(int argc, char **argv);
  * the Z optional).  0 and *ms, or -1. */
 int cli_parse_time(const char *s, int64_t *ms);
 
-/* "2026-11-25T16:20:35.123Z" for `ms` into `out`. */
-void cli_iso_time(int64_t ms, char *out, size_t cap);
-
 #endif

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "catalog/catalog.h"
@@ -164,7 +165,7 @@ int cli_history_main(int argc, char **argv)
         ev = ch.is_delete ? (ch.ttl ? "TTL-REMOVE" : "REMOVE")
              : ch.existed ? "MODIFY"
                           : "INSERT";
-        cli_iso_time(rec.time_ms, when, sizeof when);
+        clock_iso_ms(rec.time_ms, when, sizeof when);
         if (as_json)
             buf_printf(&line, "{\"time\":\"%s\",\"lsn\":%llu,\"event\":\"%s\","
                               "\"key\":{",

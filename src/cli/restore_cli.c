@@ -296,8 +296,8 @@ static int pick_base(const struct args *a, const char *where,
     }
     if (pick == NULL) {
         char t0[64];
-        cli_iso_time(a->until, t0, sizeof t0);
-        cli_iso_time(oldest->b->created_ms, t1, sizeof t1);
+        clock_iso_ms(a->until, t0, sizeof t0);
+        clock_iso_ms(oldest->b->created_ms, t1, sizeof t1);
         fprintf(stderr,
                 "tidemark restore: table %s cannot be restored to %s: the "
                 "archive's oldest base snapshot of it was taken at %s.  It "
@@ -396,7 +396,7 @@ static int run(const struct args *a)
          * pruned a chunk meanwhile) */
         rc = archive_log_find(c, base->b->lsn + 1, &log, &err);
         if (rc) {
-            cli_iso_time(base->b->created_ms, t1, sizeof t1);
+            clock_iso_ms(base->b->created_ms, t1, sizeof t1);
             fprintf(stderr, "tidemark restore: the archive's log after the "
                             "base snapshot of %s taken at %s is not "
                             "there: %s\n",
@@ -515,16 +515,16 @@ static int run(const struct args *a)
         goto out;
     }
     made = 0;
-    cli_iso_time(base->b->created_ms, t1, sizeof t1);
+    clock_iso_ms(base->b->created_ms, t1, sizeof t1);
     if (a->latest)
-        cli_iso_time(res.last_time_ms ? res.last_time_ms
+        clock_iso_ms(res.last_time_ms ? res.last_time_ms
                                       : base->b->created_ms,
                      t0, sizeof t0);
     else
-        cli_iso_time(a->until, t0, sizeof t0);
+        clock_iso_ms(a->until, t0, sizeof t0);
     if (!a->latest && res.log_ended && res.last_time_ms < a->until) {
         char t2[64];
-        cli_iso_time(res.last_time_ms ? res.last_time_ms
+        clock_iso_ms(res.last_time_ms ? res.last_time_ms
                                       : base->b->created_ms,
                      t2, sizeof t2);
         fprintf(stderr, "tidemark restore: note: the archive's log ends at "

@@ -60,18 +60,6 @@ void export_md5_b64(const uint8_t md5[16], char out[25])
     out[24] = '\0';
 }
 
-void export_iso_time(int64_t ms, char *out, size_t cap)
-{
-    time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-    int frac = (int)(ms - (int64_t)s * 1000);
-    struct tm tm;
-
-    gmtime_r(&s, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, frac);
-}
-
 void export_random_name(char out[27])
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
@@ -360,7 +348,7 @@ static int put_str_or_null(struct buf *o, const char *s)
 static int put_time(struct buf *o, int64_t ms)
 {
     char t[48];
-    export_iso_time(ms, t, sizeof t);
+    clock_iso_ms(ms, t, sizeof t);
     return json_put_cstr(o, t);
 }
 

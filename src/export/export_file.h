@@ -220,8 +220,6 @@ void export_reader_close(struct export_reader *r); /* NULL-safe */
 void export_md5_b64(const uint8_t md5[16], char out[25]);
 /* MD5 of `n` bytes. */
 void export_md5(const void *p, size_t n, uint8_t out[16]);
-/* "2026-01-14T10:18:50.622Z" (out: at least 32 bytes). */
-void export_iso_time(int64_t ms, char *out, size_t cap);
 /* A data file name: 26 characters of [a-z2-7] (DynamoDB's look), random. */
 void export_random_name(char out[27]);
 

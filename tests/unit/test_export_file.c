@@ -14,6 +14,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "base/clock.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "export/export_file.h"
@@ -493,9 +494,9 @@ static void test_manifests(void)
     ASSERT_STR_EQ(md5, "1B2M2Y8AsgTpgAmY7PhCfg==");
     {
         char t[40], name[27];
-        export_iso_time(0, t, sizeof t);
+        clock_iso_ms(0, t, sizeof t);
         ASSERT_STR_EQ(t, "1970-01-01T00:00:00.000Z");
-        export_iso_time(1768385930622, t, sizeof t);
+        clock_iso_ms(1768385930622, t, sizeof t);
         ASSERT_STR_EQ(t, "2026-01-14T10:18:50.622Z");
         export_random_name(name);
         ASSERT_EQ(strlen(name), 26);
