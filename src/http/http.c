@@ -33,6 +33,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,11 +170,39 @@ static void request_id(char out[53])
     out[52] = '\0';
 }
 
+/* The Date header, formatted once a second per thread (libmicrohttpd's
+ * own calls gmtime_r, whose process-wide lock the threads contended for). */
+static const char *date_now(void)
+{
+    static __thread int64_t at = -1;
+    static __thread char text[30];
+    int64_t now = clock_now_ms() / 1000;
+
+    if (now != at) {
+        clock_http_date(now, text);
+        at = now;
+    }
+    return text;
+}
+
+static void put_u32(char out[11], uint32_t v)
+{
+    char tmp[10];
+    int n = 0;
+
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n > 0)
+        *out++ = tmp[--n];
+    *out = '\0';
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, int status,
                              const char *ctype, uint8_t *data, size_t len)
 {
     struct MHD_Response *resp;
-    char rid[53], crc[16];
+    char rid[53], crc[11];
     enum MHD_Result ret;
 
     if (data == NULL) {
@@ -188,8 +217,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status,
         return MHD_NO;
     }
     request_id(rid);
-    snprintf(crc, sizeof crc, "%u", crc32_update(0, data ? data : (uint8_t *)"",
-                                                 data ? len : 0));
+    put_u32(crc, crc32_update(0, data ? data : (uint8_t *)"", data ? len : 0));
+    MHD_add_response_header(resp, "Date", date_now());
     MHD_add_response_header(resp, "Content-Type", ctype);
     MHD_add_response_header(resp, "x-amzn-RequestId", rid);
     MHD_add_response_header(resp, "x-amz-crc32", crc);
@@ -350,6 +379,7 @@ static enum MHD_Result reply_static(struct MHD_Connection *c, int status,
                                            MHD_RESPMEM_PERSISTENT);
     if (resp == NULL)
         return MHD_NO;
+    MHD_add_response_header(resp, "Date", date_now());
     if (ctype)
         MHD_add_response_header(resp, "Content-Type", ctype);
     if (etag)
@@ -590,7 +620,12 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     }
     (void)slen;
     if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        /* one per CPU this process may run on (taskset, cgroup cpusets):
+         * more threads than CPUs only switch between one another */
+        cpu_set_t cpus;
+        long n = sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                     ? CPU_COUNT(&cpus)
+                     : sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
     s->ctx = ctx;
@@ -620,6 +655,7 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     pthread_mutex_init(&s->pool_lock, NULL);
     s->d = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_SUPPRESS_DATE_NO_CLOCK | /* our Date: date_now() */
             MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
             (o->tls_cert_pem ? MHD_USE_TLS : 0),
         (uint16_t)o->port, NULL, NULL, on_request, s,

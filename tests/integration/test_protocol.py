@@ -51,6 +51,27 @@ def test_request_id_and_crc32_on_success_and_error(raw):
     assert len(ids) == 2, "request ids must differ"
 
 
+def test_date_header_is_now_in_http_format(server):
+    # The SDKs read Date to correct their clock skew: one header, an
+    # RFC 9110 date within seconds of now, on success and on error.
+    import email.utils
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        for op, body in (("ListTables", {}),
+                         ("DescribeTable", {"TableName": "nope"})):
+            conn.request("POST", "/", json.dumps(body),
+                         harness.ddb_headers(op))
+            r = conn.getresponse()
+            r.read()
+            values = [v for k, v in r.getheaders() if k.lower() == "date"]
+            assert len(values) == 1, r.getheaders()
+            assert values[0].endswith(" GMT") and len(values[0]) == 29, values
+            when = email.utils.parsedate_to_datetime(values[0]).timestamp()
+            assert abs(when - time.time()) < 5, values
+    finally:
+        conn.close()
+
+
 def test_crc32_on_large_and_non_ascii_body(raw):
     raw.call("CreateTable", {"TableName": "notes", "KeySchema": NOTES_KEYS,
                              "AttributeDefinitions": NOTES_ATTRS,
