@@ -7,12 +7,22 @@
  * compares them on random data at every alignment).  The tables are
  * built on first use (thread-safe through pthread_once).
  *
+ * From 1 KiB up, zlib's crc32() (braided, about 5.3 GB/s here against
+ * 2.4 GB/s for slice-by-8) does the work: it computes the same CRC, and
+ * a 1 MB Scan page spent a quarter of its CPU in this function.  Below
+ * 1 KiB slice-by-8 is the faster of the two (124 ns against 150 ns for
+ * 300 bytes), and most answers are that small.
+ *
  * Measured: x-amz-crc32 over every response was 3% of GetItem's CPU with
  * the bytewise loop; see bench/RESULTS.md "Optimizations".
  */
 #include "base/crc32.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <zlib.h>
+
+#define ZLIB_FROM 1024
 
 static uint32_t table[8][256];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -46,6 +56,16 @@ uint32_t crc32_update(uint32_t crc, const void *p, size_t n)
 {
     const uint8_t *s = p;
 
+    if (n >= ZLIB_FROM) {
+        uLong c = crc;
+        while (n > 0) {
+            uInt k = n > (size_t)(UINT_MAX / 2) ? UINT_MAX / 2 : (uInt)n;
+            c = crc32(c, s, k);
+            s += k;
+            n -= k;
+        }
+        return (uint32_t)c;
+    }
     pthread_once(&once, build);
     crc = ~crc;
     while (n && ((uintptr_t)s & 7)) {

@@ -1,7 +1,8 @@
 /*
  * test_crc32.c - the slice-by-8 CRC-32 behind x-amz-crc32 gives the
  * standard CRC-32 (check values from the CRC catalogue and zlib) and the
- * same answer as the bytewise loop for every length and alignment,
+ * same answer as the bytewise loop for every length and alignment, on
+ * both sides of the switch to zlib's crc32 at 1 KiB,
  * including when a CRC is continued across calls.
  */
 #include "base/crc32.h"
@@ -30,8 +31,18 @@ static void test_matches_bytewise(void)
         for (size_t n = 0; n <= 200; n++)
             ASSERT_EQ(crc32_update(0, buf + off, n),
                       crc32_update_bytewise(0, buf + off, n));
+    /* around the switch to zlib's crc32 (1 KiB) and past it */
+    for (size_t off = 0; off < 16; off += 5)
+        for (size_t n = 1000; n <= 1050; n++)
+            ASSERT_EQ(crc32_update(0, buf + off, n),
+                      crc32_update_bytewise(0, buf + off, n));
     ASSERT_EQ(crc32_update(0, buf + 3, 4096),
               crc32_update_bytewise(0, buf + 3, 4096));
+    /* continued: a small piece then a large one and the reverse */
+    ASSERT_EQ(crc32_update(crc32_update(0, buf, 100), buf + 100, 3000),
+              crc32_update_bytewise(0, buf, 3100));
+    ASSERT_EQ(crc32_update(crc32_update(0, buf, 3000), buf + 3000, 100),
+              crc32_update_bytewise(0, buf, 3100));
 }
 
 static void test_continued(void)

@@ -1,0 +1,132 @@
+/*
+ * test_jsonw.c - json_put_str, which checks eight bytes at a time for
+ * characters to escape, writes exactly what the plain bytewise escaper
+ * writes: every byte value at every position of an 8-byte word, special
+ * characters next to each other and at the ends, long random strings;
+ * the output of valid UTF-8 parses back (jansson) to the same string.
+ */
+#include <jansson.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/jsonw.h"
+#include "test.h"
+
+/* The reference: one byte at a time. */
+static size_t ref_escape(const uint8_t *s, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' ||
+                   c == '\f') {
+            out[o++] = '\\';
+            out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't'
+                       : c == '\b' ? 'b' : 'f';
+        } else if (c < 0x20) {
+            out[o++] = '\\';
+            out[o++] = 'u';
+            out[o++] = '0';
+            out[o++] = '0';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    return o;
+}
+
+static void same(const uint8_t *s, size_t n)
+{
+    static char want[6 * 4096 + 2];
+    struct buf b;
+    size_t wl;
+
+    ASSERT(n <= 4096);
+    wl = ref_escape(s, n, want);
+    buf_init(&b, 1u << 20);
+    ASSERT_EQ(json_put_str(&b, (const char *)s, n), 0);
+    ASSERT_EQ(b.len, wl);
+    ASSERT_MEM_EQ(b.data, want, wl);
+    buf_free(&b);
+}
+
+static void test_every_byte_everywhere(void)
+{
+    uint8_t s[24];
+
+    for (int v = 0; v < 256; v++)
+        for (size_t pos = 0; pos < sizeof s; pos++)
+            for (size_t n = pos + 1; n <= sizeof s; n += 7) {
+                memset(s, 'a', sizeof s);
+                s[pos] = (uint8_t)v;
+                same(s, n);
+            }
+}
+
+static void test_neighbours_and_random(void)
+{
+    static const uint8_t special[] = {'"', '\\', 0, 0x1f, 0x20, 0x21, 0x7f,
+                                      0x80, 0xff, '\n', 0x5b, 0x5d, 0x22};
+    static uint8_t s[4096];
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+
+    for (size_t i = 0; i < sizeof special; i++)
+        for (size_t j = 0; j < sizeof special; j++)
+            for (size_t pos = 0; pos < 16; pos++) {
+                memset(s, 'z', 32);
+                s[pos] = special[i];
+                s[pos + 1] = special[j];
+                same(s, 32);
+            }
+    for (int round = 0; round < 2000; round++) {
+        size_t n;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        n = (size_t)(x % sizeof s);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* mostly plain text, some specials, some high bytes */
+            s[i] = (x & 31) == 0 ? special[(x >> 8) % sizeof special]
+                                 : (uint8_t)(0x20 + (x >> 16) % 0x5f);
+        }
+        same(s, n);
+    }
+    same(s, 0);
+}
+
+static void test_parses_back(void)
+{
+    const char *texts[] = {"plain ascii text, long enough for words",
+                           "Grüße 世界 \"quoted\" back\\slash\ttab\nline",
+                           "\x01\x02\x1f end", ""};
+
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        struct buf b;
+        json_t *j;
+        json_error_t e;
+
+        buf_init(&b, 1u << 20);
+        ASSERT_EQ(json_put_str(&b, texts[i], strlen(texts[i])), 0);
+        j = json_loadb((const char *)b.data, b.len, JSON_DECODE_ANY, &e);
+        ASSERT(j != NULL && json_is_string(j));
+        ASSERT_STR_EQ(json_string_value(j), texts[i]);
+        json_decref(j);
+        buf_free(&b);
+    }
+}
+
+int main(void)
+{
+    RUN(test_every_byte_everywhere);
+    RUN(test_neighbours_and_random);
+    RUN(test_parses_back);
+    return TEST_DONE();
+}
