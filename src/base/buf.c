@@ -46,7 +46,7 @@ uint8_t *buf_reserve(struct buf *b, size_t n)
     return b->data + b->len;
 }
 
-int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append_grow(struct buf *b, const void *p, size_t n)
 {
     int rc;
 
@@ -61,8 +61,6 @@ int buf_append(struct buf *b, const void *p, size_t n)
     b->len += n;
     return 0;
 }
-
-int buf_putc(struct buf *b, uint8_t c) { return buf_append(b, &c, 1); }
 
 int buf_put_u32le(struct buf *b, uint32_t v)
 {

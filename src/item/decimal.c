@@ -173,11 +173,19 @@ static int coef_digits(u128 c, char *out)
 {
     char tmp[40];
     int n = 0, i;
+    uint64_t v;
 
-    do {
+    /* 128-bit division is a library call: take digits that way only
+     * until the rest fits in 64 bits (most numbers never need it) */
+    while (c > UINT64_MAX) {
         tmp[n++] = (char)('0' + (int)(c % 10));
         c /= 10;
-    } while (c != 0);
+    }
+    v = (uint64_t)c;
+    do {
+        tmp[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0);
     for (i = 0; i < n; i++)
         out[i] = tmp[n - 1 - i];
     return n;
@@ -186,12 +194,22 @@ static int coef_digits(u128 c, char *out)
 /* Drop trailing zeros of *c into *exp. */
 static void strip_zeros(u128 *c, int64_t *exp)
 {
+    uint64_t v;
+
     if (*c == 0)
         return;
-    while (*c % 10 == 0) {
+    while (*c > UINT64_MAX) {
+        if (*c % 10 != 0)
+            return;
         *c /= 10;
         (*exp)++;
     }
+    v = (uint64_t)*c; /* 64-bit division from here: see coef_digits */
+    while (v % 10 == 0) {
+        v /= 10;
+        (*exp)++;
+    }
+    *c = v;
 }
 
 /* Range check by adjusted exponent (power of ten of the leading digit). */
