@@ -62,7 +62,7 @@ DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openss
              chromium
 DEB_BENCH := wrk nginx-light
 
-.PHONY: all run test unit unit-asan fuzz-build fuzz integration deps soak \
+.PHONY: all run test unit unit-asan fuzz-build fuzz integration deps soak bench-memory \
         deps-test deps-bench bench clean FORCE
 
 all: build/tidemark
@@ -209,9 +209,21 @@ soak: deps-test
 	$(MAKE) build/tidemark
 	/usr/bin/python3 tests/soak/soak.py
 
+# Every operation of issue 9 at 1, 16 and 64 connections (about 15 min);
+# BENCH_OPS=... BENCH_CONNS=... make bench for less (bench/README.md).
+BENCH_OPS   ?= getitem putitem updateitem query batchwrite scan gsi-write
+BENCH_CONNS ?= 1 16 64
+BENCH_DURATION ?= 5s
 bench: deps-bench
 	$(MAKE) build/tidemark
-	bench/run.sh
+	BENCH_OPS="$(BENCH_OPS)" BENCH_CONNS="$(BENCH_CONNS)" \
+	  BENCH_DURATION="$(BENCH_DURATION)" bench/run.sh
+
+# Memory at rest and under load, and start-up, with 1,000,000 items,
+# dynalite alongside (about 4 min; bench/memory_bench.py).
+bench-memory: deps-bench
+	$(MAKE) build/tidemark
+	/usr/bin/python3 bench/memory_bench.py --peer dynalite
 
 clean:
 	rm -rf build
