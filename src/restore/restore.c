@@ -6,9 +6,34 @@
  *
  *     load_apply    RESTORE_BATCH rows of the backup file (the first op of
  *                   a resumed job drops what an earlier attempt loaded)
- *     replay_apply  point-in-time: RESTORE_BATCH of the source table's
- *                   changes from the log, after the base, up to the time
+ *     replay_apply  point-in-time: RESTORE_BATCH changes of the chunk
+ *                   being replayed (below)
  *     activate_apply  the table turns ACTIVE
+ *
+ * The replay.  The source table's changes after the base, up to the
+ * time, are read from the log on the job's thread, outside the writer
+ * (replay_read), one chunk at a time: records are read in log order until
+ * the chunk holds RESTORE_CHUNK_BYTES (64 MB: the keys and items kept and
+ * two struct replay_change each, for the sort; overridden by the
+ * environment variable TIDEMARK_RESTORE_CHUNK_BYTES) or the log has
+ * nothing more to replay.  The chunk then keeps only the last change of
+ * each row and sorts those by row key (src/restore/replay_chunk.h), and
+ * replay_apply ops apply them RESTORE_BATCH at a time in key order: the
+ * writer's copy-on-write B+tree dirties one leaf page for many rows
+ * instead of one per row, as it did when changes were applied in log
+ * (random key) order.  Chunks are applied in log order, one after the
+ * other, so the table ends exactly as if every change had been applied
+ * in order: a row ends as its last change left it, and its index entries
+ * follow from its item before the chunk and after it.  So the replay
+ * holds at most the budget plus one record in memory, whatever the size
+ * of the log.
+ *
+ * What is reported is as before: `changes` counts the source table's
+ * records read (the bench's records/s; within a chunk it advances as the
+ * chunk's batches are applied), last_time_ms is the time of the last
+ * record read up to until_ms, of any table, and log_ended says the log
+ * ended before a record past until_ms.  A job stopped or killed between
+ * two ops resumes by starting the table over, as a load does.
  *
  * The log replayed is the server's live one (RestoreTableToPointInTime)
  * or a directory of closed segments (`tidemark restore` reassembles them
@@ -16,6 +41,7 @@
  */
 #include "restore/restore.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -27,9 +53,15 @@
 #include "index/index.h"
 #include "base/joblist.h"
 #include "item/item.h"
+#include "restore/replay_chunk.h"
 #include "wal/wal.h"
 
 #define RESTORE_BATCH 1000
+/* The memory a chunk of the replay may hold (replay_chunk_bytes); the
+ * environment variable TIDEMARK_RESTORE_CHUNK_BYTES overrides it (tests
+ * force tiny chunks with it). */
+#define RESTORE_CHUNK_BYTES ((size_t)64 << 20)
+#define RESTORE_CHUNK_ENV "TIDEMARK_RESTORE_CHUNK_BYTES"
 
 struct job {
     struct engine *e;
@@ -49,12 +81,20 @@ struct job {
     int64_t last_time_ms;   /* the newest record read up to until_ms */
     int log_ended;          /* the log ended before a record past
                                until_ms was found */
+    struct replay_chunk chunk; /* the changes read, being applied */
+    size_t next;            /* the next change of `chunk` to apply */
+    size_t chunk_budget;    /* replay_chunk_bytes stops a chunk here */
+    int read_all;           /* no record left to read: the log ended or a
+                               record past until_ms was found */
+    uint64_t chunk_base;    /* `changes` before the current chunk */
     void (*progress)(void *ctx, uint64_t rows, uint64_t changes);
     void *progress_ctx;
     int replayed;           /* the log part is done too */
     int active;             /* the table is ACTIVE: the restore is over */
     int released;           /* the backup's use was given back */
-    uint64_t changes;
+    uint64_t changes;       /* the source table's records read (those of
+                               the chunk being applied counted as its
+                               changes are applied, in proportion) */
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
     uint64_t rows;
@@ -169,19 +209,44 @@ static int activate_apply(struct engine_wtx *w, void *arg,
     return 0;
 }
 
-/* Point-in-time: apply up to RESTORE_BATCH of the source's changes from
- * the log to the target, then (at the end) make it ACTIVE. */
-static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
+/* The chunk budget: RESTORE_CHUNK_BYTES, or the environment's. */
+static size_t chunk_budget(void)
 {
-    struct job *j = arg;
-    struct table *t = catalog_find(engine_catalog(j->e), j->table);
-    struct arena *a;
-    int rc = 0, n = 0, scanned = 0;
+    const char *v = getenv(RESTORE_CHUNK_ENV);
+    char *end;
+    unsigned long long n;
 
-    if (t == NULL || !t->restoring)
-        return tm_error_set(err, TM_ENOTFOUND,
-                            "table %s is gone or no longer being restored",
-                            j->table);
+    if (v == NULL || *v == 0)
+        return RESTORE_CHUNK_BYTES;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno != 0 || *end != 0 || n == 0 || *v < '0' || *v > '9' ||
+        n > SIZE_MAX) {
+        tm_warn("%s=%s is not a number of bytes from 1 up; the log is "
+                "replayed in chunks of %zu bytes",
+                RESTORE_CHUNK_ENV, v, RESTORE_CHUNK_BYTES);
+        return RESTORE_CHUNK_BYTES;
+    }
+    return (size_t)n;
+}
+
+/* Point-in-time, on the job's thread (no writer op): read the next chunk
+ * of the source's changes from the log, after the base, up to the time,
+ * until the chunk holds j->chunk_budget bytes; then keep the last change
+ * of each row, in key order (replay_chunk_finish).  Sets read_all when
+ * the log has nothing more to replay. */
+static int replay_read(struct job *j, struct tm_error *err)
+{
+    struct replay_chunk *c = &j->chunk;
+    uint64_t scanned = 0;
+    int rc;
+
+    j->chunk_base += c->added;
+    j->changes = j->chunk_base;
+    replay_chunk_reset(c);
+    j->next = 0;
+    if (j->chunk_budget == 0)
+        j->chunk_budget = chunk_budget();
     if (j->wr == NULL &&
         (rc = wal_reader_open(j->wal_dir ? j->wal_dir : engine_wal_dir(j->e),
                               j->wal_dir ? NULL : engine_wal(j->e),
@@ -190,54 +255,96 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
                             "the change log from record %llu is no longer "
                             "there: %s",
                             (unsigned long long)j->from_lsn, err->msg);
-    a = arena_create(256 * 1024, (size_t)1 << 30);
-    if (a == NULL)
-        return tm_error_set(err, TM_ENOMEM, "out of memory");
-    while (n < RESTORE_BATCH && scanned < 50 * RESTORE_BATCH) {
+    while (replay_chunk_bytes(c) < j->chunk_budget) {
         struct wal_record rec;
         struct engine_change ch;
-        int got = wal_reader_next(j->wr, &rec, err);
+        int got;
 
-        if (got < 0) {
-            rc = got;
-            break;
-        }
+        if ((++scanned & 4095) == 0 && atomic_load(&stopping))
+            break; /* run_ops stops after this chunk */
+        got = wal_reader_next(j->wr, &rec, err);
+        if (got < 0)
+            return got;
         if (got == 0 || rec.time_ms > j->until_ms) {
             j->log_ended = got == 0;
-            j->replayed = 1;
+            j->read_all = 1;
             break;
         }
         if (rec.time_ms > j->last_time_ms)
             j->last_time_ms = rec.time_ms;
-        scanned++;
         if (engine_change_parse(&rec, &ch) != 1 || ch.table_no != j->source_no)
             continue;
-        if (ch.is_delete) {
-            rc = index_delete_item(w, t, ch.key, ch.klen, 0, a);
+        rc = replay_chunk_add(c, rec.lsn, ch.key, ch.klen, ch.is_delete,
+                              ch.new_item, ch.new_len, ch.new_size);
+        if (rc)
+            return tm_error_set(err, rc,
+                                "change log record %llu cannot be held for "
+                                "the replay (%zu bytes held)",
+                                (unsigned long long)rec.lsn,
+                                replay_chunk_bytes(c));
+    }
+    if ((rc = replay_chunk_finish(c)) != 0)
+        return tm_error_set(err, rc,
+                            "sorting %zu changes for the replay: out of "
+                            "memory",
+                            c->n);
+    return 0;
+}
+
+/* Point-in-time: apply the next RESTORE_BATCH changes of the chunk (in
+ * key order) to the target; after the last chunk, activate_apply runs
+ * next. */
+static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
+{
+    struct job *j = arg;
+    struct table *t = catalog_find(engine_catalog(j->e), j->table);
+    struct replay_chunk *c = &j->chunk;
+    size_t end = c->n - j->next > RESTORE_BATCH ? j->next + RESTORE_BATCH
+                                                : c->n;
+    struct arena *a;
+    int rc = 0;
+
+    if (t == NULL || !t->restoring)
+        return tm_error_set(err, TM_ENOTFOUND,
+                            "table %s is gone or no longer being restored",
+                            j->table);
+    a = arena_create(256 * 1024, (size_t)1 << 30);
+    if (a == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    for (size_t i = j->next; i < end; i++) {
+        const struct replay_change *x = &c->v[i];
+        const uint8_t *k = replay_change_key(c, x);
+
+        if (x->is_delete) {
+            rc = index_delete_item(w, t, k, x->klen, 0, a);
         } else {
+            /* the chunk outlives the op: the item is decoded in place */
+            const uint8_t *it = replay_change_item(c, x);
             struct av item;
-            uint8_t *ic = arena_memdup(a, ch.new_item, ch.new_len);
-            uint8_t *kc = arena_memdup(a, ch.key, ch.klen);
-            if (ic == NULL || kc == NULL ||
-                item_decode(a, ic, ch.new_len, &item) != 0) {
+            if (item_decode(a, it, x->ilen, &item) != 0) {
                 rc = tm_error_set(err, TM_ECORRUPT,
                                   "change log record %llu cannot be decoded",
-                                  (unsigned long long)rec.lsn);
+                                  (unsigned long long)x->lsn);
                 break;
             }
-            rc = index_put_item(w, t, kc, ch.klen, &item, ic, ch.new_len,
-                                ch.new_size, a);
+            rc = index_put_item(w, t, k, x->klen, &item, it, x->ilen,
+                                x->size, a);
         }
         if (rc) {
             rc = tm_error_set(err, rc, "replaying record %llu failed",
-                              (unsigned long long)rec.lsn);
+                              (unsigned long long)x->lsn);
             break;
         }
-        n++;
-        j->changes++;
+        arena_reset(a);
     }
     arena_destroy(a);
-    return rc; /* when replayed, activate_apply runs next */
+    if (rc)
+        return rc;
+    j->next = end;
+    j->changes = j->chunk_base + (c->n ? c->added * end / c->n : c->added);
+    if (j->next == c->n && j->read_all)
+        j->replayed = 1;
+    return 0;
 }
 
 static int drop_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
@@ -256,6 +363,14 @@ static int run_ops(struct job *j, struct tm_error *err)
 
     while (rc == 0 && !j->active && !atomic_load(&stopping)) {
         struct engine_op op = {0};
+
+        if (j->done && j->replay && !j->replayed && j->next == j->chunk.n) {
+            /* the next chunk of the log, read here, outside the writer */
+            rc = replay_read(j, err);
+            if (rc == 0 && j->chunk.n == 0 && j->read_all)
+                j->replayed = 1;
+            continue;
+        }
         op.apply = !j->done                        ? load_apply
                    : (j->replay && !j->replayed) ? replay_apply
                                                    : activate_apply;
@@ -270,6 +385,7 @@ static int run_ops(struct job *j, struct tm_error *err)
         rc = tm_error_set(err, TM_EUNAVAILABLE, "the restore was stopped");
     wal_reader_close(j->wr);
     j->wr = NULL;
+    replay_chunk_free(&j->chunk);
     backup_reader_close(j->rd);
     j->rd = NULL;
     return rc;
