@@ -10,30 +10,32 @@
  *                   being replayed (below)
  *     activate_apply  the table turns ACTIVE
  *
- * The replay.  The source table's changes after the base, up to the
- * time, are read from the log on the job's thread, outside the writer
- * (replay_read), one chunk at a time: records are read in log order until
- * the chunk holds RESTORE_CHUNK_BYTES (64 MB: the keys and items kept and
- * two struct replay_change each, for the sort; overridden by the
- * environment variable TIDEMARK_RESTORE_CHUNK_BYTES) or the log has
- * nothing more to replay.  The chunk then keeps only the last change of
- * each row and sorts those by row key (src/restore/replay_chunk.h), and
- * replay_apply ops apply them RESTORE_BATCH at a time in key order: the
- * writer's copy-on-write B+tree dirties one leaf page for many rows
- * instead of one per row, as it did when changes were applied in log
- * (random key) order.  Chunks are applied in log order, one after the
- * other, so the table ends exactly as if every change had been applied
- * in order: a row ends as its last change left it, and its index entries
- * follow from its item before the chunk and after it.  So the replay
- * holds at most the budget plus one record in memory, whatever the size
- * of the log.
+ * The replay (replay_run).  The source table's changes after the base, up
+ * to the time, are read from the log on the job's thread, outside the
+ * writer, one chunk at a time: records are read in log order until the
+ * chunk holds half of RESTORE_CHUNK_BYTES (64 MB; overridden by the
+ * environment variable TIDEMARK_RESTORE_CHUNK_BYTES) by
+ * replay_chunk_bytes' count (the keys and items kept, and two struct
+ * replay_change each, for the sort), or the log has nothing more to
+ * replay.  The chunk then keeps only the last change of each row and sorts
+ * those by row key (src/restore/replay_chunk.h), and replay_apply ops
+ * apply them RESTORE_BATCH at a time in key order: the writer's
+ * copy-on-write B+tree dirties one leaf page for many rows instead of one
+ * per row, as it did when changes were applied in log (random key) order.
+ * While an op runs on the writer, the job's thread reads the next chunk
+ * (two chunks, so the replay holds at most the budget, plus one record
+ * per chunk, whatever the size of the log).  Chunks are applied in log
+ * order, one after the other, so the table ends exactly as if every
+ * change had been applied in order: a row ends as its last change left
+ * it, and its index entries follow from its item before the chunk and
+ * after it.
  *
  * What is reported is as before: `changes` counts the source table's
- * records read (the bench's records/s; within a chunk it advances as the
- * chunk's batches are applied), last_time_ms is the time of the last
- * record read up to until_ms, of any table, and log_ended says the log
- * ended before a record past until_ms.  A job stopped or killed between
- * two ops resumes by starting the table over, as a load does.
+ * records read (the bench's records/s; it advances as each chunk's
+ * batches are applied, in proportion), last_time_ms is the time of the last record read up to
+ * until_ms, of any table, and log_ended says the log ended before a
+ * record past until_ms.  A job stopped or killed between two ops resumes
+ * by starting the table over, as a load does.
  *
  * The log replayed is the server's live one (RestoreTableToPointInTime)
  * or a directory of closed segments (`tidemark restore` reassembles them
@@ -57,7 +59,7 @@
 #include "wal/wal.h"
 
 #define RESTORE_BATCH 1000
-/* The memory a chunk of the replay may hold (replay_chunk_bytes); the
+/* The memory the replay's two chunks may hold (replay_chunk_bytes); the
  * environment variable TIDEMARK_RESTORE_CHUNK_BYTES overrides it (tests
  * force tiny chunks with it). */
 #define RESTORE_CHUNK_BYTES ((size_t)64 << 20)
@@ -81,20 +83,13 @@ struct job {
     int64_t last_time_ms;   /* the newest record read up to until_ms */
     int log_ended;          /* the log ended before a record past
                                until_ms was found */
-    struct replay_chunk chunk; /* the changes read, being applied */
-    size_t next;            /* the next change of `chunk` to apply */
-    size_t chunk_budget;    /* replay_chunk_bytes stops a chunk here */
-    int read_all;           /* no record left to read: the log ended or a
-                               record past until_ms was found */
-    uint64_t chunk_base;    /* `changes` before the current chunk */
     void (*progress)(void *ctx, uint64_t rows, uint64_t changes);
     void *progress_ctx;
     int replayed;           /* the log part is done too */
     int active;             /* the table is ACTIVE: the restore is over */
     int released;           /* the backup's use was given back */
-    uint64_t changes;       /* the source table's records read (those of
-                               the chunk being applied counted as its
-                               changes are applied, in proportion) */
+    uint64_t changes;       /* the source table's records replayed (the
+                               header comment) */
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
     uint64_t rows;
@@ -230,77 +225,73 @@ static size_t chunk_budget(void)
     return (size_t)n;
 }
 
-/* Point-in-time, on the job's thread (no writer op): read the next chunk
- * of the source's changes from the log, after the base, up to the time,
- * until the chunk holds j->chunk_budget bytes; then keep the last change
- * of each row, in key order (replay_chunk_finish).  Sets read_all when
- * the log has nothing more to replay. */
-static int replay_read(struct job *j, struct tm_error *err)
+/* The replay of a point-in-time restore (the header comment): chunk
+ * c[cur] is being applied, one op at a time, while the job's thread reads
+ * the log into c[!cur]. */
+struct replay {
+    struct job *j;
+    struct replay_chunk c[2];
+    int cur;
+    size_t limit;           /* replay_chunk_bytes of one chunk: half the
+                               budget (at least 1) */
+    size_t next;            /* the next change of c[cur] to apply */
+    int read_all;           /* no record left to read: the log ended or a
+                               record past until_ms was found */
+    uint64_t base;          /* the changes of the chunks applied before */
+    uint64_t scanned;       /* records read, for the stop check */
+    /* the op in flight: it applies c[cur].v[lo..hi) */
+    struct engine_op op;
+    size_t lo, hi;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    _Atomic int finished;
+};
+
+/* Read the next record into `c`: 0 (read, or nothing left: r->read_all),
+ * or an error.  Updates last_time_ms and log_ended as it goes. */
+static int replay_read_one(struct replay *r, struct replay_chunk *c,
+                           struct tm_error *err)
 {
-    struct replay_chunk *c = &j->chunk;
-    uint64_t scanned = 0;
-    int rc;
+    struct job *j = r->j;
+    struct wal_record rec;
+    struct engine_change ch;
+    int rc, got = wal_reader_next(j->wr, &rec, err);
 
-    j->chunk_base += c->added;
-    j->changes = j->chunk_base;
-    replay_chunk_reset(c);
-    j->next = 0;
-    if (j->chunk_budget == 0)
-        j->chunk_budget = chunk_budget();
-    if (j->wr == NULL &&
-        (rc = wal_reader_open(j->wal_dir ? j->wal_dir : engine_wal_dir(j->e),
-                              j->wal_dir ? NULL : engine_wal(j->e),
-                              j->from_lsn, &j->wr, err)) != 0)
-        return tm_error_set(err, rc,
-                            "the change log from record %llu is no longer "
-                            "there: %s",
-                            (unsigned long long)j->from_lsn, err->msg);
-    while (replay_chunk_bytes(c) < j->chunk_budget) {
-        struct wal_record rec;
-        struct engine_change ch;
-        int got;
-
-        if ((++scanned & 4095) == 0 && atomic_load(&stopping))
-            break; /* run_ops stops after this chunk */
-        got = wal_reader_next(j->wr, &rec, err);
-        if (got < 0)
-            return got;
-        if (got == 0 || rec.time_ms > j->until_ms) {
-            j->log_ended = got == 0;
-            j->read_all = 1;
-            break;
-        }
-        if (rec.time_ms > j->last_time_ms)
-            j->last_time_ms = rec.time_ms;
-        if (engine_change_parse(&rec, &ch) != 1 || ch.table_no != j->source_no)
-            continue;
-        rc = replay_chunk_add(c, rec.lsn, ch.key, ch.klen, ch.is_delete,
-                              ch.new_item, ch.new_len, ch.new_size);
-        if (rc)
-            return tm_error_set(err, rc,
-                                "change log record %llu cannot be held for "
-                                "the replay (%zu bytes held)",
-                                (unsigned long long)rec.lsn,
-                                replay_chunk_bytes(c));
+    r->scanned++;
+    if (got < 0)
+        return got;
+    if (got == 0 || rec.time_ms > j->until_ms) {
+        j->log_ended = got == 0;
+        r->read_all = 1;
+        return 0;
     }
-    if ((rc = replay_chunk_finish(c)) != 0)
+    if (rec.time_ms > j->last_time_ms)
+        j->last_time_ms = rec.time_ms;
+    if (engine_change_parse(&rec, &ch) != 1 || ch.table_no != j->source_no)
+        return 0;
+    rc = replay_chunk_add(c, rec.lsn, ch.key, ch.klen, ch.is_delete,
+                          ch.new_item, ch.new_len, ch.new_size);
+    if (rc)
         return tm_error_set(err, rc,
-                            "sorting %zu changes for the replay: out of "
-                            "memory",
-                            c->n);
+                            "change log record %llu cannot be held for the "
+                            "replay (%zu bytes held)",
+                            (unsigned long long)rec.lsn,
+                            replay_chunk_bytes(c));
     return 0;
 }
 
-/* Point-in-time: apply the next RESTORE_BATCH changes of the chunk (in
- * key order) to the target; after the last chunk, activate_apply runs
- * next. */
+static int chunk_full(const struct replay *r, const struct replay_chunk *c)
+{
+    return r->read_all || replay_chunk_bytes(c) >= r->limit;
+}
+
+/* Apply c[cur].v[lo..hi) (in key order) to the target. */
 static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
 {
-    struct job *j = arg;
+    struct replay *r = arg;
+    struct job *j = r->j;
     struct table *t = catalog_find(engine_catalog(j->e), j->table);
-    struct replay_chunk *c = &j->chunk;
-    size_t end = c->n - j->next > RESTORE_BATCH ? j->next + RESTORE_BATCH
-                                                : c->n;
+    const struct replay_chunk *c = &r->c[r->cur];
     struct arena *a;
     int rc = 0;
 
@@ -311,7 +302,7 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
     a = arena_create(256 * 1024, (size_t)1 << 30);
     if (a == NULL)
         return tm_error_set(err, TM_ENOMEM, "out of memory");
-    for (size_t i = j->next; i < end; i++) {
+    for (size_t i = r->lo; i < r->hi; i++) {
         const struct replay_change *x = &c->v[i];
         const uint8_t *k = replay_change_key(c, x);
 
@@ -338,13 +329,122 @@ static int replay_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
         arena_reset(a);
     }
     arena_destroy(a);
+    return rc;
+}
+
+static void replay_done(struct engine_op *op)
+{
+    struct replay *r = op->ctx;
+
+    pthread_mutex_lock(&r->m);
+    atomic_store(&r->finished, 1);
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->m);
+}
+
+/* Apply the next RESTORE_BATCH changes of c[cur], reading the log into
+ * c[!cur] while the writer works.  0, TM_EUNAVAILABLE (the engine is
+ * closing) or the op's or the reader's error. */
+static int replay_step(struct replay *r, struct tm_error *err)
+{
+    struct replay_chunk *a = &r->c[r->cur], *b = &r->c[!r->cur];
+    struct job *j = r->j;
+    int rc, rrc = 0;
+
+    memset(&r->op, 0, sizeof r->op);
+    r->op.apply = replay_apply;
+    r->op.done = replay_done;
+    r->op.arg = r;
+    r->op.ctx = r;
+    r->lo = r->next;
+    r->hi = a->n - r->next > RESTORE_BATCH ? r->next + RESTORE_BATCH : a->n;
+    atomic_store(&r->finished, 0);
+    if ((rc = engine_submit(j->e, &r->op)) != 0)
+        return tm_error_set(err, rc, "the server is shutting down");
+    while (rrc == 0 && !chunk_full(r, b) && !atomic_load(&r->finished))
+        rrc = replay_read_one(r, b, err);
+    pthread_mutex_lock(&r->m);
+    while (!atomic_load(&r->finished))
+        pthread_cond_wait(&r->cv, &r->m);
+    pthread_mutex_unlock(&r->m);
+    if (r->op.rc) {
+        *err = r->op.err;
+        return r->op.rc;
+    }
+    if (rrc)
+        return rrc;
+    r->next = r->hi;
+    j->changes = r->base + a->added * r->next / a->n;
+    if (j->progress)
+        j->progress(j->progress_ctx, j->rows, j->changes);
+    return 0;
+}
+
+/* Read c[!cur] to its end (its limit, or the log's), sort it, and make it
+ * the chunk to apply. */
+static int replay_next_chunk(struct replay *r, struct tm_error *err)
+{
+    struct replay_chunk *a = &r->c[r->cur], *b = &r->c[!r->cur];
+    int rc = 0;
+
+    while (rc == 0 && !chunk_full(r, b)) {
+        if ((r->scanned & 4095) == 4095 && atomic_load(&stopping))
+            return 0; /* the caller stops */
+        rc = replay_read_one(r, b, err);
+    }
     if (rc)
         return rc;
-    j->next = end;
-    j->changes = j->chunk_base + (c->n ? c->added * end / c->n : c->added);
-    if (j->next == c->n && j->read_all)
-        j->replayed = 1;
+    if ((rc = replay_chunk_finish(b)) != 0)
+        return tm_error_set(err, rc,
+                            "sorting %zu changes for the replay: out of "
+                            "memory",
+                            b->n);
+    r->base += a->added;
+    r->j->changes = r->base;
+    replay_chunk_reset(a);
+    r->cur = !r->cur;
+    r->next = 0;
     return 0;
+}
+
+/* Point-in-time: replay the source's changes after the base, up to the
+ * time, into the target.  0 when replayed (j->replayed) or stopped
+ * (restore_join: run_ops sees it), or the error. */
+static int replay_run(struct job *j, struct tm_error *err)
+{
+    struct replay *r = calloc(1, sizeof *r);
+    size_t budget = chunk_budget();
+    int rc = 0;
+
+    if (r == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    r->j = j;
+    r->limit = budget / 2 ? budget / 2 : 1;
+    pthread_mutex_init(&r->m, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (j->wr == NULL &&
+        (rc = wal_reader_open(j->wal_dir ? j->wal_dir : engine_wal_dir(j->e),
+                              j->wal_dir ? NULL : engine_wal(j->e),
+                              j->from_lsn, &j->wr, err)) != 0)
+        rc = tm_error_set(err, rc,
+                          "the change log from record %llu is no longer "
+                          "there: %s",
+                          (unsigned long long)j->from_lsn, err->msg);
+    while (rc == 0 && !atomic_load(&stopping)) {
+        if (r->next < r->c[r->cur].n)
+            rc = replay_step(r, err);
+        else if (r->read_all && r->c[!r->cur].added == 0) {
+            j->replayed = 1;
+            break;
+        } else
+            rc = replay_next_chunk(r, err);
+    }
+    replay_chunk_free(&r->c[0]);
+    replay_chunk_free(&r->c[1]);
+    pthread_mutex_destroy(&r->m);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+    return rc;
 }
 
 static int drop_apply(struct engine_wtx *w, void *arg, struct tm_error *err)
@@ -364,16 +464,11 @@ static int run_ops(struct job *j, struct tm_error *err)
     while (rc == 0 && !j->active && !atomic_load(&stopping)) {
         struct engine_op op = {0};
 
-        if (j->done && j->replay && !j->replayed && j->next == j->chunk.n) {
-            /* the next chunk of the log, read here, outside the writer */
-            rc = replay_read(j, err);
-            if (rc == 0 && j->chunk.n == 0 && j->read_all)
-                j->replayed = 1;
+        if (j->done && j->replay && !j->replayed) {
+            rc = replay_run(j, err); /* its own ops */
             continue;
         }
-        op.apply = !j->done                        ? load_apply
-                   : (j->replay && !j->replayed) ? replay_apply
-                                                   : activate_apply;
+        op.apply = !j->done ? load_apply : activate_apply;
         op.arg = j;
         rc = engine_run(j->e, &op);
         if (rc)
@@ -385,7 +480,6 @@ static int run_ops(struct job *j, struct tm_error *err)
         rc = tm_error_set(err, TM_EUNAVAILABLE, "the restore was stopped");
     wal_reader_close(j->wr);
     j->wr = NULL;
-    replay_chunk_free(&j->chunk);
     backup_reader_close(j->rd);
     j->rd = NULL;
     return rc;

@@ -35,7 +35,7 @@ LSI = {"IndexName": "byRank",
        "Projection": {"ProjectionType": "KEYS_ONLY"}}
 
 
-@pytest.fixture(params=["1", "400", None], ids=["one-change-chunks",
+@pytest.fixture(params=["1", "1000", None], ids=["one-change-chunks",
                                                  "few-change-chunks",
                                                  "default-chunks"])
 def server(request, tmp_path):
