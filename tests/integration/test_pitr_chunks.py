@@ -272,3 +272,66 @@ def test_bad_budget_is_refused_with_a_warning(tmp_path):
         raw.close()
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_stopped_during_the_replay_starts_over(tmp_path, sig):
+    """A restore stopped while it replays (one change per chunk and per
+    batch is slow enough to be caught in the middle) is resumed at the next
+    start and ends equal to the model, indexes and counts included."""
+    import signal
+    srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
+                         env=dict(os.environ,
+                                  TIDEMARK_RESTORE_CHUNK_BYTES="1"))
+    srv.start()
+    try:
+        c = harness.make_client(srv.url)
+        raw = harness.RawClient(srv.port)
+        harness.create_notes(c, AttributeDefinitions=ATTRS,
+                             GlobalSecondaryIndexes=[GSI],
+                             LocalSecondaryIndexes=[LSI])
+        raw.call("UpdateContinuousBackups", {
+            "TableName": "notes", "PointInTimeRecoverySpecification": {
+                "PointInTimeRecoveryEnabled": True}})
+        model = {}
+        for rnd in range(4):
+            for start in range(0, 400, 25):
+                items = []
+                for i in range(start, start + 25):
+                    item = {"userId": {"S": "u"},
+                            "noteId": {"S": "n%04d" % i},
+                            "v": {"N": str(rnd)}}
+                    if (i + rnd) % 3:
+                        item["tag"] = {"S": "t%d" % ((i * rnd) % 5)}
+                    if (i + rnd) % 4:
+                        item["rank"] = {"N": str(rnd)}
+                    items.append(item)
+                    model[item["noteId"]["S"]] = item
+                c.batch_write_item(RequestItems={"notes": [
+                    {"PutRequest": {"Item": x}} for x in items]})
+        for i in range(0, 400, 7):
+            c.delete_item(TableName="notes", Key={
+                "userId": {"S": "u"}, "noteId": {"S": "n%04d" % i}})
+            model.pop("n%04d" % i)
+        raw.call("RestoreTableToPointInTime", {
+            "SourceTableName": "notes", "TargetTableName": "copy",
+            "UseLatestRestorableTime": True})
+        time.sleep(0.1)
+        raw.close()
+        srv.stop(getattr(signal, sig))
+        # finished before the stop, or resumed after it
+        finished = "restore of table copy from" in srv.stderr_text()
+        srv.start()
+        c = harness.make_client(srv.url)
+        t = wait_active(c, "copy", timeout=120)
+        items, gsi, lsi = expected(model)
+        assert scan_all(c, "copy") == items
+        assert scan_all(c, "copy", "byTag") == gsi
+        assert scan_all(c, "copy", "byRank") == lsi
+        assert t["ItemCount"] == len(items)
+        print("stopped (%s) %s the restore" % (
+            sig, "after" if finished else "in the middle of"))
+        if not finished:
+            assert "resuming the restore of table copy" in srv.stderr_text()
+    finally:
+        srv.stop()
