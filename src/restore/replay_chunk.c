@@ -5,8 +5,8 @@
  * The changes are kept in one byte array (key, then item) and an array of
  * struct replay_change that refer to it by offset, so growing either is
  * one realloc.  finish sorts the array with a bottom-up merge sort (stable:
- * among equal keys the order added is kept), then keeps the last of each
- * run of equal keys.
+ * among equal keys the order added is kept), one pass per sort step, then
+ * keeps the last of each run of equal keys.
  */
 #include "restore/replay_chunk.h"
 
@@ -25,6 +25,9 @@ void replay_chunk_reset(struct replay_chunk *c)
     c->used = 0;
     c->n = 0;
     c->added = 0;
+    c->sort_w = 0;
+    c->in_tmp = 0;
+    c->finished = 0;
 }
 
 void replay_chunk_free(struct replay_chunk *c)
@@ -39,7 +42,7 @@ void replay_chunk_free(struct replay_chunk *c)
 
 size_t replay_chunk_bytes(const struct replay_chunk *c)
 {
-    return c->used + 2 * c->n * sizeof *c->v;
+    return c->used + 2 * (size_t)c->added * sizeof *c->v;
 }
 
 /* Room for `n` more elements of `size` bytes in *p (capacity *cap,
@@ -125,58 +128,69 @@ static int change_cmp(const uint8_t *bytes, const struct replay_change *x,
     return replay_key_cmp(bytes + x->off, x->klen, bytes + y->off, y->klen);
 }
 
-/* Stable bottom-up merge sort of v[0..n), with tmp[0..n) beside it;
- * returns the one of the two that holds the result. */
-static struct replay_change *merge_sort(const uint8_t *bytes,
-                                        struct replay_change *v,
-                                        struct replay_change *tmp, size_t n)
+/* One pass of a stable bottom-up merge sort: the sorted runs of width w
+ * in src[0..n) merged in pairs into dst. */
+static void merge_pass(const uint8_t *bytes, const struct replay_change *src,
+                       struct replay_change *dst, size_t n, size_t w)
 {
-    struct replay_change *src = v, *dst = tmp, *t;
+    for (size_t lo = 0; lo < n; lo += 2 * w) {
+        size_t mid = n - lo > w ? lo + w : n;
+        size_t hi = n - mid > w ? mid + w : n;
+        size_t i = lo, j = mid, k = lo;
 
-    for (size_t w = 1; w < n; w *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * w) {
-            size_t mid = lo + w < n ? lo + w : n;
-            size_t hi = lo + 2 * w < n ? lo + 2 * w : n;
-            size_t i = lo, j = mid, k = lo;
-
-            while (i < mid && j < hi)
-                /* the left one first when equal: stable */
-                dst[k++] = change_cmp(bytes, &src[j], &src[i]) < 0
-                               ? src[j++]
-                               : src[i++];
-            while (i < mid)
-                dst[k++] = src[i++];
-            while (j < hi)
-                dst[k++] = src[j++];
-        }
-        t = src;
-        src = dst;
-        dst = t;
+        while (i < mid && j < hi)
+            /* the left one first when equal: stable */
+            dst[k++] = change_cmp(bytes, &src[j], &src[i]) < 0 ? src[j++]
+                                                              : src[i++];
+        while (i < mid)
+            dst[k++] = src[i++];
+        while (j < hi)
+            dst[k++] = src[j++];
     }
-    return src;
 }
 
-int replay_chunk_finish(struct replay_chunk *c)
+int replay_chunk_sort_step(struct replay_chunk *c)
 {
-    struct replay_change *s;
+    const struct replay_change *s;
     size_t n = 0;
-    void *p = c->tmp;
 
-    if (c->n > c->tcap) {
-        p = realloc(c->tmp, c->n * sizeof *c->v);
-        if (p == NULL)
-            return TM_ENOMEM;
-        c->tmp = p;
-        c->tcap = c->n;
+    if (c->finished)
+        return 1;
+    if (c->sort_w == 0) {
+        if (c->n > c->tcap) {
+            void *p = realloc(c->tmp, c->n * sizeof *c->v);
+            if (p == NULL)
+                return TM_ENOMEM;
+            c->tmp = p;
+            c->tcap = c->n;
+        }
+        c->sort_w = 1;
+        c->in_tmp = 0;
     }
-    s = merge_sort(c->bytes, c->v, c->tmp, c->n);
-    /* the last of each run of equal keys, written back into c->v (the
-     * write index never passes the read index) */
+    s = c->in_tmp ? c->tmp : c->v;
+    if (c->sort_w < c->n) {
+        merge_pass(c->bytes, s, c->in_tmp ? c->v : c->tmp, c->n, c->sort_w);
+        c->in_tmp = !c->in_tmp;
+        c->sort_w *= 2;
+        return 0;
+    }
+    /* the last of each run of equal keys, written into c->v (when s is
+     * c->v, the write index never passes the read index) */
     for (size_t i = 0; i < c->n; i++) {
         if (i + 1 < c->n && change_cmp(c->bytes, &s[i], &s[i + 1]) == 0)
             continue;
         c->v[n++] = s[i];
     }
     c->n = n;
-    return 0;
+    c->finished = 1;
+    return 1;
+}
+
+int replay_chunk_finish(struct replay_chunk *c)
+{
+    int rc;
+
+    while ((rc = replay_chunk_sort_step(c)) == 0)
+        ;
+    return rc < 0 ? rc : 0;
 }

@@ -39,9 +39,13 @@ struct replay_chunk {
     size_t used, cap;
     struct replay_change *v; /* the changes; after finish, the survivors */
     size_t n, vcap;
-    struct replay_change *tmp; /* the sort's second array (vcap) */
+    struct replay_change *tmp; /* the sort's second array */
     size_t tcap;
     uint64_t added;          /* changes added since the last reset */
+    /* the sort in progress (replay_chunk_sort_step) */
+    size_t sort_w;           /* the next pass's run width; 0: not begun */
+    int in_tmp;              /* the runs are in tmp, not v */
+    int finished;            /* v[0..n) are the survivors */
 };
 
 static inline const uint8_t *replay_change_key(const struct replay_chunk *c,
@@ -74,16 +78,25 @@ int replay_chunk_add(struct replay_chunk *c, uint64_t lsn,
                      const uint8_t *item, size_t ilen, size_t size);
 
 /* The memory the changes added since the last reset need: their keys
- * and items, and two struct replay_change each (one for the sort). */
+ * and items, and two struct replay_change each (one for the sort).  The
+ * sort does not change it. */
 size_t replay_chunk_bytes(const struct replay_chunk *c);
 
 /* Keep only the last change (in the order added) of each key and sort the
  * survivors by key (replay_key_cmp: for row keys of up to 480 bytes the
  * order of LMDB's keys, src/engine/engine.c); c->v[0..c->n) are then the
  * survivors.  A stable merge sort, with a second array as large as the
- * changes' (kept for the next chunk).  No more changes may be added
- * before a reset.  Returns 0 or TM_ENOMEM (the chunk is unchanged). */
+ * changes' (kept for the next chunk).  No change may be added once the
+ * sort has begun, until a reset.  Returns 0 or TM_ENOMEM (nothing done). */
 int replay_chunk_finish(struct replay_chunk *c);
+
+/* The same work in steps of one pass over the changes each, so that the
+ * caller can do other things in between (restore.c keeps the writer fed):
+ * 0 after a step with more to do, 1 when the chunk is finished (as
+ * replay_chunk_finish leaves it; again 1 on later calls), or TM_ENOMEM
+ * (before the first step; nothing done).  replay_chunk_finish completes a
+ * sort begun in steps. */
+int replay_chunk_sort_step(struct replay_chunk *c);
 
 /* memcmp order of two keys, shorter first on a common prefix. */
 int replay_key_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl);

@@ -96,6 +96,7 @@ struct job {
     int released;           /* the backup's use was given back */
     uint64_t changes;       /* the source table's records replayed (the
                                header comment) */
+    uint64_t replay_ns;     /* the time the replay took (the server's log) */
     int fresh;              /* rows of an earlier attempt are dropped */
     int done;               /* the file is exhausted */
     uint64_t rows;
@@ -399,7 +400,7 @@ static int replay_wait(struct replay *r, struct tm_error *err)
 }
 
 /* Apply changes of c[cur] until the oldest op in flight is done, reading
- * the log into c[!cur] while the writer works.  0, TM_EUNAVAILABLE (the
+ * the log into c[!cur] and sorting it while the writer works.  0, TM_EUNAVAILABLE (the
  * engine is closing) or the op's or the reader's error; ops are left in
  * flight (replay_run waits for them). */
 static int replay_step(struct replay *r, struct tm_error *err)
@@ -410,9 +411,20 @@ static int replay_step(struct replay *r, struct tm_error *err)
 
     if ((rc = replay_submit(r, err)) != 0)
         return rc;
-    while (rrc == 0 && !chunk_full(r, b) &&
-           !atomic_load(&r->ops[r->head].finished))
-        rrc = replay_read_one(r, b, err);
+    /* the next chunk: read, then sorted a pass at a time (the writer is
+     * fed again as soon as the oldest op is done) */
+    while (rrc == 0 && !atomic_load(&r->ops[r->head].finished)) {
+        if (!chunk_full(r, b))
+            rrc = replay_read_one(r, b, err);
+        else if ((rc = replay_chunk_sort_step(b)) != 0) {
+            if (rc < 0)
+                rrc = tm_error_set(err, rc,
+                                   "sorting %zu changes for the replay: "
+                                   "out of memory",
+                                   b->n);
+            break;
+        }
+    }
     if ((rc = replay_wait(r, err)) != 0)
         return rc;
     if (rrc)
@@ -424,8 +436,8 @@ static int replay_step(struct replay *r, struct tm_error *err)
     return 0;
 }
 
-/* Read c[!cur] to its end (its limit, or the log's), sort it, and make it
- * the chunk to apply. */
+/* Read c[!cur] to its end (its limit, or the log's), finish its sort, and
+ * make it the chunk to apply. */
 static int replay_next_chunk(struct replay *r, struct tm_error *err)
 {
     struct replay_chunk *a = &r->c[r->cur], *b = &r->c[!r->cur];
@@ -460,6 +472,7 @@ static int replay_run(struct job *j, struct tm_error *err)
     struct replay *r = calloc(1, sizeof *r);
     size_t budget = chunk_budget();
     struct tm_error why = {0};
+    uint64_t t0 = clock_mono_ns();
     int rc = 0;
 
     if (r == NULL)
@@ -495,6 +508,7 @@ static int replay_run(struct job *j, struct tm_error *err)
     }
     replay_chunk_free(&r->c[0]);
     replay_chunk_free(&r->c[1]);
+    j->replay_ns += clock_mono_ns() - t0;
     pthread_mutex_destroy(&r->m);
     pthread_cond_destroy(&r->cv);
     free(r);
@@ -573,10 +587,10 @@ static void *job_main(void *arg)
         rc = run_ops(j, &err);
     if (rc == 0) {
         tm_info("restore of table %s from %s: %llu items%s, %llu changes "
-                "replayed from the log, in %.1f ms",
+                "replayed from the log (in %.1f ms), in %.1f ms",
                 j->table, j->backup_arn, (unsigned long long)j->rows,
                 j->replay ? " from the base snapshot" : "",
-                (unsigned long long)j->changes,
+                (unsigned long long)j->changes, (double)j->replay_ns / 1e6,
                 (double)(clock_mono_ns() - t0) / 1e6);
     } else if (rc != TM_EUNAVAILABLE) {
         drop_target(j, &err);

@@ -4,8 +4,8 @@
  * simple model (apply every change in order to a map, then list it
  * sorted) on random chunks with many repeated keys, keys that are
  * prefixes of one another, keys that differ only past their first 8
- * bytes and keys shorter than 8 bytes; reset reuses the chunk; the byte
- * count grows as documented.
+ * bytes and keys shorter than 8 bytes, sorted at once or in steps of one
+ * pass; reset reuses the chunk; the byte count grows as documented.
  */
 #include "restore/replay_chunk.h"
 #include "test.h"
@@ -66,7 +66,7 @@ static int cmp_rows(const void *x, const void *y)
                           klens[b->key]);
 }
 
-static void check_chunk(struct replay_chunk *c, int nchanges)
+static void check_chunk(struct replay_chunk *c, int nchanges, int in_steps)
 {
     struct model_row rows[NKEYS];
     int canon[NKEYS], nrows = 0;
@@ -101,7 +101,25 @@ static void check_chunk(struct replay_chunk *c, int nchanges)
         rows[k].lsn = 1000 + (uint64_t)n;
     }
     ASSERT_EQ(c->added, nchanges);
-    ASSERT_EQ(replay_chunk_finish(c), 0);
+    if (in_steps == 1) {
+        /* one merge pass per step: ceil(log2 n) steps, then the last */
+        int steps = 0, passes = 0, rc;
+        while ((rc = replay_chunk_sort_step(c)) == 0)
+            steps++;
+        ASSERT_EQ(rc, 1);
+        for (size_t w = 1; w < (size_t)nchanges; w *= 2)
+            passes++;
+        ASSERT_EQ(steps, passes);
+        ASSERT_EQ(replay_chunk_sort_step(c), 1); /* finished stays so */
+        ASSERT_EQ(replay_chunk_finish(c), 0);
+    } else if (in_steps == 2) {
+        /* begun in steps, completed at once */
+        for (int k = 0; k < 2; k++)
+            ASSERT(replay_chunk_sort_step(c) >= 0);
+        ASSERT_EQ(replay_chunk_finish(c), 0);
+    } else {
+        ASSERT_EQ(replay_chunk_finish(c), 0);
+    }
     {
         struct model_row want[NKEYS];
         for (int i = 0; i < NKEYS; i++)
@@ -145,7 +163,7 @@ static void test_matches_the_model(void)
      * times (reset keeps the memory) */
     for (int round = 0; round < 300; round++) {
         int n = round < 70 ? round : (int)(rnd() % 5000);
-        check_chunk(&c, n);
+        check_chunk(&c, n, round % 3);
         if (test__cur_failed)
             break;
     }
