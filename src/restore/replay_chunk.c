@@ -49,7 +49,7 @@ size_t replay_chunk_bytes(const struct replay_chunk *c)
  * `used` in use), doubling.  0 or TM_ENOMEM (nothing changed). */
 static int grow(void **p, size_t *cap, size_t used, size_t n, size_t size)
 {
-    size_t lim = ((size_t)-1 / 4) / size, want = *cap ? *cap : 4096 / size;
+    size_t lim = ((size_t)-1 / 4) / size, want = *cap ? *cap : 4096 / size + 1;
     void *np;
 
     if (used + n <= *cap)

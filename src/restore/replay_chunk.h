@@ -13,8 +13,10 @@
  *
  * Memory: replay_chunk_bytes counts what the changes added since the last
  * reset need, the sort included (their keys and items, and two struct
- * replay_change each); the caller stops adding at its budget.  Not
- * thread-safe: one chunk, one thread at a time.
+ * replay_change each); the caller stops adding at its budget.  The arrays
+ * grow by doubling, and a reset keeps them for the next chunk, so what is
+ * allocated may be up to twice that.  Not thread-safe: one chunk, one
+ * thread at a time.
  */
 #ifndef TM_REPLAY_CHUNK_H
 #define TM_REPLAY_CHUNK_H

@@ -26,19 +26,20 @@
  * takes them into one batch: one sync of the log for up to 4,000 changes
  * instead of one per 1,000 (a write of another table queued behind them
  * waits for them: a few milliseconds).  While they run, the job's thread
- * reads the next chunk (two chunks, so the replay holds at most the
- * budget, plus one record per chunk, whatever the size of the log).  Chunks are applied in log
- * order, one after the other, so the table ends exactly as if every
- * change had been applied in order: a row ends as its last change left
- * it, and its index entries follow from its item before the chunk and
- * after it.
+ * reads the next chunk and sorts it, a merge pass at a time (two chunks,
+ * so the replay holds at most the budget, plus one record per chunk,
+ * whatever the size of the log; allocations grow by doubling, so up to
+ * twice that may be allocated).  Chunks are applied in log order, one
+ * after the other, so the table ends exactly as if every change had been
+ * applied in order: a row ends as its last change left it, and its index
+ * entries follow from its item before the chunk and after it.
  *
  * What is reported is as before: `changes` counts the source table's
  * records read (the bench's records/s; it advances as each chunk's
- * batches are applied, in proportion), last_time_ms is the time of the last record read up to
- * until_ms, of any table, and log_ended says the log ended before a
- * record past until_ms.  A job stopped or killed between two ops resumes
- * by starting the table over, as a load does.
+ * batches are applied, in proportion), last_time_ms is the time of the
+ * last record read up to until_ms, of any table, and log_ended says the
+ * log ended before a record past until_ms.  A job stopped or killed
+ * between two ops resumes by starting the table over, as a load does.
  *
  * The log replayed is the server's live one (RestoreTableToPointInTime)
  * or a directory of closed segments (`tidemark restore` reassembles them
@@ -400,9 +401,9 @@ static int replay_wait(struct replay *r, struct tm_error *err)
 }
 
 /* Apply changes of c[cur] until the oldest op in flight is done, reading
- * the log into c[!cur] and sorting it while the writer works.  0, TM_EUNAVAILABLE (the
- * engine is closing) or the op's or the reader's error; ops are left in
- * flight (replay_run waits for them). */
+ * the log into c[!cur] and sorting it while the writer works.  0,
+ * TM_EUNAVAILABLE (the engine is closing) or the op's or the reader's
+ * error; ops are left in flight (replay_run waits for them). */
 static int replay_step(struct replay *r, struct tm_error *err)
 {
     struct replay_chunk *a = &r->c[r->cur], *b = &r->c[!r->cur];
