@@ -22,7 +22,8 @@ After each cut:
   from the archive alone, served, equals the table.
 
 A day passes (--unsafe-test-clock) before one of the cycles, so that a
-new base is being shipped around a cut.  Environment:
+new base is being shipped around a cut (the test waits for the base
+first: the moved clock is the server's memory, and a restart loses it).  Environment:
 TIDEMARK_POWERCUT_ARCHIVE_CYCLES (default 6), TIDEMARK_POWERCUT_SEED.
 """
 import os
@@ -88,12 +89,15 @@ def test_power_cut_with_the_archive(rgw, tmp_path,  # noqa: F811
         wait_bases(data, 1)
         for cycle in range(CYCLES):
             if cycle == CYCLES // 2:
-                now_ms(c, DAY + 3600 * 1000)    # a new base is made, shipped
+                # a day passes: a new base, shipped around the cut (the
+                # test clock is the server's memory: wait for the base)
+                now_ms(c, DAY + 3600 * 1000)
+                wait_bases(data, 2)
             writers = [Writer(i, srv.port, model, random.Random(rng.random()))
                        for i in range(THREADS)]
             for w in writers:
                 w.start()
-            time.sleep(rng.uniform(0.4, 2.0))
+            time.sleep(rng.uniform(0.3, 1.2))
             srv.proc.send_signal(signal.SIGKILL)       # the power cut
             srv.proc.wait()
             c.close()
