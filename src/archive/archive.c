@@ -90,6 +90,7 @@
 #include "archive/archive_int.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/fsio.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
 #include "s3/s3.h"
@@ -242,7 +243,8 @@ static int read_at(int fd, uint8_t *buf, size_t len, uint64_t off,
     size_t got = 0;
 
     while (got < len) {
-        ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+        ssize_t r =
+            fsio_pread(fd, buf + got, len - got, (off_t)(off + got));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -331,7 +333,7 @@ static int ship_segment(struct archive *a, uint64_t seg, uint64_t end,
     if (s == NULL)
         return tm_error_set(err, TM_ENOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/%020" PRIu64 ".wal", dir, seg);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = fsio_open(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return tm_error_set(err, TM_EIO, "archive: cannot open %s: %s",
                             path, strerror(errno));
@@ -384,7 +386,7 @@ static int ship_segment(struct archive *a, uint64_t seg, uint64_t end,
             goto out;
     }
 out:
-    close(fd);
+    fsio_close(fd); /* read-only: nothing to lose */
     return rc;
 }
 

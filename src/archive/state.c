@@ -9,7 +9,9 @@
  * and the bases of the window) and is replaced whole, atomically, after
  * every step that changes what the store holds: a crash leaves either the
  * old or the new file, and the old one only ever understates what was
- * uploaded, so the worst a crash costs is uploading a chunk again.
+ * uploaded, so the worst a crash costs is uploading a chunk again.  Its
+ * file calls go through the file layer (src/base/fsio.h), so that tests
+ * can make each of them fail.
  */
 #include "archive/archive_int.h"
 
@@ -21,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "base/fsio.h"
 
 /* ---- object names ------------------------------------------------------ */
 
@@ -360,23 +364,32 @@ int archive_progress_save(const char *path, const struct archive_progress *p,
         *slash = '\0';
     else
         snprintf(dir, sizeof dir, ".");
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0 ||
-        close(fd) != 0 || rename(tmp, path) != 0) {
+    /* every call through the file layer, so that tests can make each
+     * fail (src/base/fsio.h); a descriptor is closed exactly once, also
+     * on the error paths (closing it again could close a file another
+     * thread has just opened under the same number) */
+    fd = fsio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto failed;
+    if (fsio_write_full(fd, text, len) != 0 || fsio_fsync(fd) != 0) {
         int e = errno;
-        if (fd >= 0)
-            close(fd); /* (a second close after a failed one is harmless) */
-        unlink(tmp);
-        rc = tm_error_set(err, TM_EIO, "cannot write %s: %s", path,
-                          strerror(e));
-        goto out;
+        fsio_close(fd);
+        errno = e;
+        goto failed;
     }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0 || fsync(fd) != 0)
+    if (fsio_close(fd) != 0 || fsio_rename(tmp, path) != 0)
+        goto failed;
+    if (fsio_fsync_dir(dir) != 0)
         rc = tm_error_set(err, TM_EIO, "cannot sync the directory %s: %s",
                           dir, strerror(errno));
-    if (fd >= 0)
-        close(fd);
+    goto out;
+failed:
+    {
+        int e = errno;
+        fsio_unlink(tmp);
+        rc = tm_error_set(err, TM_EIO, "cannot write %s: %s", path,
+                          strerror(e));
+    }
     goto out;
 nomem:
     rc = tm_error_set(err, TM_ENOMEM, "out of memory");

@@ -2,8 +2,8 @@
  * fsio.c - the file layer's wrappers and its fault plan; see fsio.h for
  * what they promise.
  *
- * Callers: src/wal/wal.c and src/backup/backup_format.c for their file
- * I/O; the server's test target TidemarkTest_20261125.InjectFault
+ * Callers: src/wal/wal.c, src/backup/backup_format.c and src/archive
+ * (state.c, archive.c) for their file I/O; the server's test target TidemarkTest_20261125.InjectFault
  * (src/api/api.c, only under --unsafe-test-faults) and the unit tests for
  * the plan.  Below it: POSIX.
  *

@@ -1,8 +1,9 @@
 /*
  * fsio.h - the file layer: thin wrappers over the POSIX calls that the
- * change log (src/wal/wal.c) and the backup files
- * (src/backup/backup_format.c) make, each of which consults a fault plan
- * before the real call.  Tests (and a server started with
+ * change log (src/wal/wal.c), the backup files
+ * (src/backup/backup_format.c) and the archive (its progress file and its
+ * reads of the log, src/archive) make, each of which consults a fault
+ * plan before the real call.  Tests (and a server started with
  * --unsafe-test-faults) use the plan to make writes, syncs, reads, opens,
  * truncates, renames, unlinks or closes fail with a chosen errno (EIO,
  * ENOSPC, ...) at chosen points; SQLite's test_vfs.c and faultsim do the

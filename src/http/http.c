@@ -26,6 +26,25 @@
  *
  * GET and HEAD serve the plain-text banner and the web console's embedded
  * files (serve_get; src/console), without authentication.
+ *
+ * SLOW CLIENTS.  libmicrohttpd's own timeout (--idle-timeout) is one of
+ * inactivity, and it calls on_request only once a request's headers are
+ * complete: a client sending a header byte a second would hold its
+ * connection for ever.  So each connection has a `struct watch`
+ * (registered by on_connection), with the phase it is in and since when:
+ *
+ *   WAIT  --request line in (on_uri)-->  HEAD  --headers in (on_request,
+ *   first call)-->  BODY  --body in (on_request, last upload call)-->
+ *   WORK  --response sent (on_completed)-->  WAIT
+ *
+ * and a thread (reaper_main) looks every REAP_MS and shuts down the socket
+ * of a connection that is in HEAD or BODY for longer than
+ * --request-timeout (a request must arrive whole within it of its request
+ * line), or in WAIT for longer than --idle-timeout + --request-timeout (a
+ * request line trickled byte by byte; a silent connection is closed by
+ * libmicrohttpd at --idle-timeout already).  libmicrohttpd then sees the
+ * connection end and closes it.  WORK has no deadline: the engine's work
+ * and the response's sending are not the client's to stretch.
  */
 #include "http/http.h"
 
@@ -54,6 +73,23 @@
 #define ARENA_BLOCK (64 * 1024)
 #define ARENA_MAX ((size_t)512 << 20)
 #define POOL_MAX 256
+#define REAP_MS 250
+
+enum wphase { W_WAIT, W_HEAD, W_BODY, W_WORK };
+
+/* One connection, for the reaper (see SLOW CLIENTS above).  `phase` and
+ * `since_ns` are written by the connection's libmicrohttpd thread (since
+ * first, then phase, both release) and read by the reaper (phase, then
+ * since, acquire); `fd`, `cut` and the links are under watch_lock.  The
+ * watch is unlinked (on_connection, CLOSED) before libmicrohttpd closes
+ * the socket, so the reaper never shuts down a number reused since. */
+struct watch {
+    struct watch *prev, *next;
+    int fd;
+    int cut;                   /* shut down already */
+    _Atomic int phase;
+    _Atomic uint64_t since_ns;
+};
 
 enum hstate { H_READING, H_PENDING, H_DONE };
 
@@ -66,7 +102,6 @@ struct hreq {
     int shed;             /* over --max-buffered: body dropped, answered
                            * with ThrottlingException */
     size_t counted;       /* body bytes counted in srv->buffered */
-    uint64_t started_ns;  /* when the request began (clock_mono_ns) */
     struct MHD_Connection *conn;
     struct http_server *srv;
     struct hreq *next_free;
@@ -87,6 +122,13 @@ struct http_server {
     _Atomic size_t buffered; /* request body bytes held, all connections */
     size_t max_buffered;     /* more: ThrottlingException */
     _Atomic unsigned long shed; /* requests answered ThrottlingException */
+    uint64_t wait_timeout_ns;   /* --idle-timeout + --request-timeout */
+    pthread_mutex_t watch_lock;
+    pthread_cond_t reaper_cond;
+    struct watch *watches;      /* every open connection */
+    pthread_t reaper;
+    int reaper_stop;            /* under watch_lock */
+    _Atomic unsigned long slow_cut; /* connections closed by the reaper */
 };
 
 /* ---- the hreq pool ----------------------------------------------------- */
@@ -341,6 +383,129 @@ static int authenticate(struct http_server *s, struct MHD_Connection *c,
     return 0;
 }
 
+/* ---- slow clients: the watches and the reaper -------------------------- */
+
+static struct watch *watch_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *i =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return i ? i->socket_context : NULL;
+}
+
+/* Enter `phase`; with `restart`, its clock starts now. */
+static void watch_set(struct MHD_Connection *c, enum wphase phase,
+                      int restart)
+{
+    struct watch *w = watch_of(c);
+
+    if (w == NULL)
+        return; /* not watched (out of memory when it opened) */
+    if (restart)
+        atomic_store_explicit(&w->since_ns, clock_mono_ns(),
+                              memory_order_release);
+    atomic_store_explicit(&w->phase, phase, memory_order_release);
+}
+
+/* Every connection's start and end (MHD_OPTION_NOTIFY_CONNECTION). */
+static void on_connection(void *cls, struct MHD_Connection *c,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct http_server *s = cls;
+    struct watch *w = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *i =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (i == NULL || (w = calloc(1, sizeof *w)) == NULL)
+            return;
+        w->fd = i->connect_fd;
+        atomic_init(&w->phase, W_WAIT);
+        atomic_init(&w->since_ns, clock_mono_ns());
+        pthread_mutex_lock(&s->watch_lock);
+        w->next = s->watches;
+        if (s->watches)
+            s->watches->prev = w;
+        s->watches = w;
+        pthread_mutex_unlock(&s->watch_lock);
+        *socket_context = w;
+        return;
+    }
+    if (code != MHD_CONNECTION_NOTIFY_CLOSED || w == NULL)
+        return;
+    pthread_mutex_lock(&s->watch_lock);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->watches = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&s->watch_lock);
+    *socket_context = NULL;
+    free(w);
+}
+
+/* The request line is in (MHD_OPTION_URI_LOG_CALLBACK): the request's
+ * deadline starts.  Returns no request context (on_request keeps its
+ * first call with *con_cls NULL). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)uri;
+    watch_set(c, W_HEAD, 1);
+    return NULL;
+}
+
+static void *reaper_main(void *arg)
+{
+    struct http_server *s = arg;
+
+    pthread_mutex_lock(&s->watch_lock);
+    while (!s->reaper_stop) {
+        uint64_t now = clock_mono_ns();
+        unsigned long cut = 0;
+        struct timespec ts;
+
+        for (struct watch *w = s->watches; w; w = w->next) {
+            int ph = atomic_load_explicit(&w->phase, memory_order_acquire);
+            uint64_t since =
+                atomic_load_explicit(&w->since_ns, memory_order_acquire);
+            uint64_t limit = ph == W_WAIT ? s->wait_timeout_ns
+                                          : s->request_timeout_ns;
+            if (w->cut || ph == W_WORK || now < since ||
+                now - since <= limit)
+                continue;
+            shutdown(w->fd, SHUT_RDWR);
+            w->cut = 1;
+            cut++;
+        }
+        if (cut) {
+            atomic_fetch_add(&s->slow_cut, cut);
+            pthread_mutex_unlock(&s->watch_lock); /* not held to log */
+            tm_warn("closed %lu connection%s whose request did not arrive "
+                    "whole within %llu s of its first line "
+                    "(--request-timeout), or whose first line did not "
+                    "within %llu s (--idle-timeout + --request-timeout)",
+                    cut, cut == 1 ? "" : "s",
+                    (unsigned long long)(s->request_timeout_ns /
+                                         1000000000ull),
+                    (unsigned long long)(s->wait_timeout_ns /
+                                         1000000000ull));
+            pthread_mutex_lock(&s->watch_lock);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += REAP_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->reaper_cond, &s->watch_lock, &ts);
+    }
+    pthread_mutex_unlock(&s->watch_lock);
+    return NULL;
+}
+
 /* ---- the access handler ------------------------------------------------ */
 
 static void on_resume(struct api_req *r)
@@ -453,6 +618,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (h == NULL) {
         const char *cl;
 
+        /* answered now (below), or the body may come (then W_BODY) */
+        watch_set(c, W_WORK, 0);
+
         if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
             return serve_get(c, url);
         if (strcmp(method, "POST") != 0)
@@ -468,23 +636,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         h = hreq_get(s);
         if (h == NULL)
             return MHD_NO;
-        h->started_ns = clock_mono_ns();
         h->conn = c;
         *con_cls = h;
+        watch_set(c, W_BODY, 0); /* the body may come: the deadline runs */
         return MHD_YES;
     }
     if (*upload_size != 0) {
         size_t n = *upload_size;
-
-        /* a body trickling in byte by byte within the idle timeout must
-         * not hold a connection forever: a deadline for the whole body */
-        if (clock_mono_ns() - h->started_ns > s->request_timeout_ns) {
-            tm_warn("closing a connection whose request body took more "
-                    "than %llu s (--request-timeout)",
-                    (unsigned long long)(s->request_timeout_ns /
-                                         1000000000ull));
-            return MHD_NO;
-        }
 
         /* the bodies of all connections together stay under
          * max_buffered: past it, this request's body is dropped and it
@@ -504,6 +662,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     switch (h->state) {
     case H_READING:
+        watch_set(c, W_WORK, 0); /* the request is whole */
         if (h->too_large)
             return reply_error(c, TM_ETOOLARGE,
                                "Request must be smaller than 16777216 "
@@ -557,8 +716,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct http_server *s = cls;
     struct hreq *h = *con_cls;
 
-    (void)c;
     (void)toe;
+    watch_set(c, W_WAIT, 1); /* for the next request on this connection */
     if (h == NULL)
         return;
     /* a request the engine answered after its client had gone never came
@@ -633,6 +792,9 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     s->max_body = o->max_body ? o->max_body : HTTP_MAX_BODY_DEFAULT;
     s->request_timeout_ns =
         (uint64_t)(o->request_timeout ? o->request_timeout : 60u) * 1000000000ull;
+    s->wait_timeout_ns =
+        s->request_timeout_ns +
+        (uint64_t)(o->idle_timeout ? o->idle_timeout : 300u) * 1000000000ull;
     s->max_pending = o->max_pending ? (long)o->max_pending
                                     : HTTP_MAX_PENDING_DEFAULT;
     s->max_buffered = o->max_buffered ? o->max_buffered
@@ -653,6 +815,14 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
         (void *)o->tls_key_pem};
     tls_opts[2] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_mutex_init(&s->watch_lock, NULL);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&s->reaper_cond, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     s->d = MHD_start_daemon(
         MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
             MHD_USE_SUPPRESS_DATE_NO_CLOCK | /* our Date: date_now() */
@@ -669,10 +839,19 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
          * its time in memset) */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16 * 1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+    if (s->d != NULL &&
+        pthread_create(&s->reaper, NULL, reaper_main, s) != 0) {
+        MHD_stop_daemon(s->d);
+        s->d = NULL;
+    }
     if (s->d == NULL) {
         pthread_mutex_destroy(&s->pool_lock);
+        pthread_mutex_destroy(&s->watch_lock);
+        pthread_cond_destroy(&s->reaper_cond);
         free(s);
         return tm_error_set(err, TM_EIO,
                             "cannot listen on %s port %d (in use, or not an "
@@ -706,7 +885,18 @@ void http_stop(struct http_server *s, unsigned wait_ms)
         struct timespec ts = {0, 5000000};
         nanosleep(&ts, NULL);
     }
-    MHD_stop_daemon(s->d);
+    MHD_stop_daemon(s->d); /* every watch is gone now */
+    pthread_mutex_lock(&s->watch_lock);
+    s->reaper_stop = 1;
+    pthread_cond_signal(&s->reaper_cond);
+    pthread_mutex_unlock(&s->watch_lock);
+    pthread_join(s->reaper, NULL);
+    pthread_mutex_destroy(&s->watch_lock);
+    pthread_cond_destroy(&s->reaper_cond);
+    if (atomic_load(&s->slow_cut))
+        tm_info("connections closed for sending their requests too "
+                "slowly (--request-timeout): %lu",
+                (unsigned long)atomic_load(&s->slow_cut));
     if (atomic_load(&s->shed))
         tm_info("%lu requests were answered ThrottlingException "
                 "(over --max-pending or --max-buffered-mb)",

@@ -40,10 +40,14 @@ struct http_options {
     unsigned threads;      /* 0: one per CPU */
     unsigned conn_limit;   /* 0: 4096 */
     unsigned idle_timeout; /* seconds; 0: 300 */
-    unsigned request_timeout; /* seconds from a request's start to the end
-                               * of its body, however slowly it trickles
-                               * in (slow-loris); past it the connection is
-                               * closed.  0: 60 */
+    unsigned request_timeout; /* seconds from a request's first line to
+                               * the end of its body, headers included,
+                               * however slowly it trickles in (slow
+                               * loris); past it the connection is closed,
+                               * as it is when a first line does not come
+                               * within idle_timeout + request_timeout of
+                               * the connection's opening or its last
+                               * response.  0: 60 */
     const struct auth_credentials *auth; /* NULL: anonymous; else every
                                           * POST must be signed with one of
                                           * these keys (SigV4, see

@@ -45,13 +45,13 @@ import pytest
 from botocore.config import Config
 
 import harness
+from archive_check import (DAY, caught_up, chunks, local_bases,
+                           local_segments, now_ms, wait_bases, wait_for)
 from test_backup_s3 import Proxy
 from test_backup_s3 import store_url as new_store_url
 from test_s3_client import rgw  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.needs_binary
-
-DAY = 24 * 3600 * 1000
 
 _used = []      # (env, url) of every archive made here: emptied at the end
 
@@ -100,26 +100,6 @@ def objects(env, url, sub="archive/"):
     return out
 
 
-def chunks(objs):
-    """{segment first LSN: bytes covered from 0} of archive/wal/ keys."""
-    segs = {}
-    for key, size in objs.items():
-        if not key.startswith("archive/wal/"):
-            continue
-        seg, off = key[len("archive/wal/"):].split("/")
-        first = int(seg[:-len(".wal")])
-        segs.setdefault(first, []).append((int(off), size))
-    covered = {}
-    for first, v in segs.items():
-        end = 0
-        for off, size in sorted(v):
-            if off > end:
-                break
-            end = max(end, off + size)
-        covered[first] = end
-    return covered
-
-
 def start(tmp_path, env, url, name="data", endpoint=None, extra=()):
     srv = harness.Server(
         str(tmp_path / name), log_dir=str(tmp_path), env=env,
@@ -128,11 +108,6 @@ def start(tmp_path, env, url, name="data", endpoint=None, extra=()):
                     "--unsafe-test-small-log", *extra])
     srv.start(timeout=60)
     return srv
-
-
-def now_ms(raw, advance=0):
-    return raw.call("TidemarkTest_20261125.AdvanceClock",
-                    {"Milliseconds": advance})["NowMs"]
 
 
 def enable_pitr(raw, days):
@@ -145,57 +120,6 @@ def enable_pitr(raw, days):
 def describe(raw):
     return raw.call("DescribeContinuousBackups", {"TableName": "notes"})[
         "ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
-
-
-def local_segments(data):
-    return sorted(int(n[:-4]) for n in os.listdir(os.path.join(data, "wal"))
-                  if n.endswith(".wal"))
-
-
-def local_bases(data):
-    out = []
-    d = os.path.join(data, "backups")
-    for n in os.listdir(d):
-        if n.endswith(".json"):
-            with open(os.path.join(d, n)) as f:
-                b = json.load(f)
-            if b["type"] == "BASE":
-                out.append(b)
-    return sorted(out, key=lambda b: b["created"])
-
-
-def caught_up(data):
-    """The archive holds every byte of the local log and every local base
-    (its progress file against the newest segment's size and the backup
-    store's bases)."""
-    try:
-        with open(os.path.join(data, "archive.json")) as f:
-            p = json.load(f)
-    except (OSError, ValueError):
-        return False
-    segs = local_segments(data)
-    newest = segs[-1]
-    size = os.path.getsize(os.path.join(data, "wal", "%020d.wal" % newest))
-    entry = [s for s in p["segments"] if s["first"] == newest]
-    shipped = {b["id"] for b in p["bases"] if b["up"]}
-    return (p["uploaded_to"] == newest and entry and entry[0]["up"] == size
-            and shipped == {b["id"] for b in local_bases(data)})
-
-
-def wait_for(what, fn, timeout=60, every=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        assert time.monotonic() < deadline, "timed out waiting for " + what
-        time.sleep(every)
-
-
-def wait_bases(data, n, timeout=30):
-    return wait_for("%d local bases" % n,
-                    lambda: len(local_bases(data)) == n and local_bases(data),
-                    timeout)
 
 
 def restore_cmd(env, url, table, to, data, extra=(), endpoint=None):

@@ -1,5 +1,6 @@
 """Overload and connection limits: --max-pending, --max-buffered-mb,
---max-connections, --idle-timeout.
+--max-connections, --idle-timeout, --request-timeout (slow-loris clients
+trickling a body, headers or a request line).
 
 What a client relies on: under overload the server answers at once with
 DynamoDB's ThrottlingException (which every SDK retries with back-off)
@@ -248,6 +249,107 @@ def test_a_trickling_body_is_cut_at_the_request_timeout(tmp_path):
         assert harness.raw_request(s.port, "ListTables", {}).status == 200
     finally:
         stop(s)
+
+
+class Trickler(threading.Thread):
+    """A slow-loris client: sends `head` at once, then one byte of `drip`
+    every 0.3 s, never finishing its request; notes when the server closed
+    the connection (seconds after the start), or None."""
+
+    def __init__(self, port, head, drip):
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.head, self.drip = head, drip
+        self.closed_after = None
+        self.answer = b""
+        self.t0 = time.monotonic()
+
+    def run(self):
+        k, i = self.sock, 0
+        k.settimeout(0.3)
+        try:
+            if self.head:
+                k.sendall(self.head)
+            while time.monotonic() - self.t0 < 12:
+                k.sendall(self.drip[i % len(self.drip):][:1])
+                i += 1
+                try:
+                    got = k.recv(4096)
+                except socket.timeout:
+                    continue
+                self.answer += got
+                if not got:
+                    break
+        except OSError:
+            pass        # reset, or a broken pipe: closed by the server
+        else:
+            if time.monotonic() - self.t0 >= 12:
+                return  # never closed
+        self.closed_after = time.monotonic() - self.t0
+        k.close()
+
+
+def test_trickling_headers_cannot_hold_the_server(tmp_path):
+    """Slow loris on the headers: libmicrohttpd hands a request to Tidemark
+    only once its headers are complete, and its own timeout is one of
+    inactivity, so a header byte every 0.3 s would hold a connection for
+    ever.  A request must arrive whole within --request-timeout of its
+    first line, and the first line within --idle-timeout +
+    --request-timeout; a keep-alive connection that is merely idle is left
+    to --idle-timeout."""
+    s = start(tmp_path, "--max-connections", "5", "--request-timeout", "2",
+              "--idle-timeout", "30")
+    # another server, for a client that trickles its request line itself
+    s2 = harness.Server(str(tmp_path / "data2"), log_dir=str(tmp_path),
+                        extra_args=["--request-timeout", "1",
+                                    "--idle-timeout", "2"])
+    s2.start()
+    try:
+        first = Trickler(s2.port, b"", b"POST /" + b"a" * 200)
+        first.start()
+        keep = harness.RawClient(s.port, timeout=10)
+        assert keep.request("ListTables", {}).status == 200
+        kept = time.monotonic()
+        line = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        heads = [Trickler(s.port, line, b"X-Slow: aaaaaaaaaaaaaaaa")
+                 for _ in range(4)]
+        for t in heads:
+            t.start()
+        # every connection (5) is held now: a normal client waits in the
+        # backlog, and is served once the trickling ones are cut
+        t0 = time.monotonic()
+        try:
+            normal = harness.raw_request(s.port, "ListTables", {}, timeout=10)
+        except socket.timeout:
+            pytest.fail("a normal client was not served within 10 s while "
+                        "4 clients trickled their headers")
+        waited = time.monotonic() - t0
+        assert normal.status == 200
+        assert 1.0 < waited < 4.0, waited
+        # a keep-alive connection idle for longer than the request timeout
+        # (and less than the idle timeout) is not cut
+        time.sleep(max(0.0, kept + 2.6 - time.monotonic()))
+        assert keep.request("ListTables", {}).status == 200
+        keep.close()
+        for t in heads + [first]:
+            t.join(15)
+        for t in heads:
+            assert t.closed_after is not None, "a header trickler was " \
+                "still connected after 12 s"
+            assert 1.8 < t.closed_after < 3.5, t.closed_after
+            assert b"TableNames" not in t.answer
+        assert first.closed_after is not None, "the request-line trickler " \
+            "was still connected after 12 s"
+        assert 2.8 < first.closed_after < 4.5, first.closed_after
+        for srv in (s, s2):
+            assert "(--request-timeout)" in srv.stderr_text()
+        assert harness.raw_request(s.port, "ListTables", {}).status == 200
+    finally:
+        stop(s)
+        stop(s2)
+    for srv, n in ((s, 4), (s2, 1)):
+        assert "connections closed for sending their requests too slowly " \
+            "(--request-timeout): %d" % n in srv.stderr_text()
 
 
 @pytest.mark.parametrize("flag", ["--max-pending", "--max-connections",

@@ -7,16 +7,34 @@
  * leftovers, what is downloaded).  The uploader and `tidemark restore`
  * against Ceph RGW are in tests/integration/test_archive.py.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "archive/archive_int.h"
+#include "base/fsio.h"
 #include "test.h"
 
 static char tmpdir[64];
+
+/* close(2), interposed for this binary (every object is linked into it):
+ * counts the closes of a descriptor that is not open.  In the server such
+ * a close can close a file another thread has just opened under the same
+ * number. */
+static int bad_closes;
+
+int close(int fd)
+{
+    long r = syscall(SYS_close, fd);
+
+    if (r != 0 && errno == EBADF)
+        bad_closes++;
+    return (int)r;
+}
 
 /* ---- names --------------------------------------------------------------- */
 
@@ -255,6 +273,110 @@ static void test_progress_save_fails(void)
     ASSERT(strstr(err.msg, "/nonexistent-dir/archive.json") != NULL);
 }
 
+/* A save whose rename fails (here: a non-empty directory has the file's
+ * name) closes its temporary file once, leaves no temporary file, and
+ * says why.  (It closed the descriptor a second time.) */
+static void test_progress_save_rename_fails(void)
+{
+    struct archive_progress p = {0};
+    struct tm_error err = {0};
+    char path[128], inside[160], tmp[140];
+    int before = bad_closes;
+
+    snprintf(p.store, sizeof p.store, "s3://b");
+    snprintf(p.id, sizeof p.id, "x");
+    snprintf(path, sizeof path, "%s/taken.json", tmpdir);
+    snprintf(inside, sizeof inside, "%s/f", path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    ASSERT_EQ(mkdir(path, 0700), 0);
+    fclose(fopen(inside, "w"));
+    ASSERT_EQ(archive_progress_save(path, &p, &err), TM_EIO);
+    ASSERT(strstr(err.msg, "taken.json") != NULL);
+    ASSERT_EQ(bad_closes - before, 0);
+    ASSERT(access(tmp, F_OK) != 0);
+    unlink(inside);
+    rmdir(path);
+}
+
+/* Every file call of a save failing in turn (the file layer's fault plan,
+ * src/base/fsio.h): open, write (torn or not), fsync of the file, close,
+ * rename, and the directory's fsync; EIO or ENOSPC.  Each save fails with
+ * TM_EIO naming the file and the errno's text (the directory's fsync: the
+ * directory), no descriptor is closed twice, and the file on disk is
+ * either the old one (a failure before the rename) or the new one (after
+ * it), whole: a load gives one of the two, never anything else.  With the
+ * fault cleared, the next save works and leaves no temporary file. */
+static void test_progress_save_faults(void)
+{
+    static const struct {
+        unsigned op;
+        int torn;
+        const char *what;   /* a substring of the path the rule watches */
+        int after_rename;   /* the new file is in place */
+    } cases[] = {
+        {FSIO_OPEN, 0, "faults.json", 0},  {FSIO_WRITE, 0, "faults.json", 0},
+        {FSIO_WRITE, 1, "faults.json", 0}, {FSIO_SYNC, 0, "faults.json", 0},
+        {FSIO_CLOSE, 0, "faults.json", 0}, {FSIO_RENAME, 0, "faults.json", 0},
+        {FSIO_SYNC, 0, "saves", 1},        {FSIO_OPEN, 0, "saves", 1},
+    };
+    char dir[96], path[128], tmp[140];
+    int before = bad_closes;
+
+    snprintf(dir, sizeof dir, "%s/saves", tmpdir);
+    ASSERT_EQ(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/faults.json", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int e = 0; e < 2; e++) {
+            struct archive_progress p = {0}, q;
+            struct tm_error err = {0};
+            struct fsio_fault f = {0};
+            long hits, failed;
+            int id;
+
+            snprintf(p.store, sizeof p.store, "s3://b");
+            snprintf(p.id, sizeof p.id, "old");
+            p.uploaded_to = 1;
+            ASSERT_EQ(archive_progress_save(path, &p, &err), 0);
+            snprintf(p.id, sizeof p.id, "new");
+            p.uploaded_to = 2;
+            f.ops = cases[i].op;
+            f.path = cases[i].what;
+            f.count = 1;
+            f.err = e ? ENOSPC : EIO;
+            f.torn = cases[i].torn;
+            /* the directory's name is in its files' paths too: let the
+             * temporary file's open or fsync through, fail the
+             * directory's */
+            f.skip = cases[i].after_rename ? 1 : 0;
+            id = fsio_fault_add(&f);
+            ASSERT(id > 0);
+            ASSERT_EQ(archive_progress_save(path, &p, &err), TM_EIO);
+            ASSERT_EQ(fsio_fault_stats(id, &hits, &failed), 0);
+            fsio_fault_clear_all();
+            ASSERT_EQ(failed, 1);
+            ASSERT(strstr(err.msg, cases[i].after_rename ? dir : path) !=
+                   NULL);
+            ASSERT(strstr(err.msg, strerror(f.err)) != NULL);
+            ASSERT_EQ(bad_closes - before, 0);
+            ASSERT_EQ(archive_progress_load(path, &q, &err), 0);
+            ASSERT_STR_EQ(q.id, cases[i].after_rename ? "new" : "old");
+            ASSERT_EQ(q.uploaded_to, cases[i].after_rename ? 2 : 1);
+            archive_progress_free(&q);
+            ASSERT(access(tmp, F_OK) != 0);
+            /* cleared: the next save works */
+            snprintf(p.id, sizeof p.id, "next");
+            ASSERT_EQ(archive_progress_save(path, &p, &err), 0);
+            ASSERT_EQ(archive_progress_load(path, &q, &err), 0);
+            ASSERT_STR_EQ(q.id, "next");
+            archive_progress_free(&q);
+            archive_progress_free(&p);
+        }
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ---- the merge rule ------------------------------------------------------- */
 
 /* Ship `rate` bytes per step for `steps` steps into a segment, merging as
@@ -413,12 +535,15 @@ int main(void)
         perror("mkdtemp");
         return 2;
     }
+    fsio_track_paths();
     RUN(test_chunk_names);
     RUN(test_chunk_order);
     RUN(test_base_names);
     RUN(test_progress_roundtrip);
     RUN(test_progress_damaged);
     RUN(test_progress_save_fails);
+    RUN(test_progress_save_rename_fails);
+    RUN(test_progress_save_faults);
     RUN(test_merge_rule);
     RUN(test_plan_log);
     rmdir(tmpdir);
