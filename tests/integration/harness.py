@@ -534,6 +534,13 @@ def wait_table_active(client, name, timeout=60.0):
         time.sleep(0.05)
 
 
+def now_ms(raw, advance=0):
+    """The server's clock in ms after moving it `advance` ms forward (a
+    server started with --unsafe-test-clock; RawClient)."""
+    return raw.call("TidemarkTest_20261125.AdvanceClock",
+                    {"Milliseconds": advance})["NowMs"]
+
+
 def scan_notes(client, table):
     """Every item of a notes-shaped table (boto3 client), as
     {(userId, noteId): item}, following LastEvaluatedKey."""

@@ -17,13 +17,7 @@ def note(i, v):
 
 
 def wait_active(c, name, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        t = c.describe_table(TableName=name)["Table"]
-        if t["TableStatus"] == "ACTIVE":
-            return t
-        assert time.monotonic() < deadline, "restore did not finish"
-        time.sleep(0.05)
+    return harness.wait_table_active(c, name, timeout=timeout)
 
 
 def scan_all(c, name):

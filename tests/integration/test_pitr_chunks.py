@@ -51,9 +51,7 @@ def server(request, tmp_path):
         srv.stop()
 
 
-def now_ms(raw, advance=0):
-    return raw.call("TidemarkTest_20261125.AdvanceClock",
-                    {"Milliseconds": advance})["NowMs"]
+now_ms = harness.now_ms
 
 
 def scan_all(c, name, index=None):
@@ -74,13 +72,7 @@ def scan_all(c, name, index=None):
 
 
 def wait_active(c, name, timeout=30):
-    deadline = time.monotonic() + timeout
-    while True:
-        t = c.describe_table(TableName=name)["Table"]
-        if t["TableStatus"] == "ACTIVE":
-            return t
-        assert time.monotonic() < deadline, "restore did not finish"
-        time.sleep(0.05)
+    return harness.wait_table_active(c, name, timeout=timeout)
 
 
 def expected(model):

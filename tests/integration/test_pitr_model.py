@@ -34,9 +34,7 @@ def moved(tmp_path):
         srv.stop()
 
 
-def now_ms(raw, advance=0):
-    return raw.call("TidemarkTest_20261125.AdvanceClock",
-                    {"Milliseconds": advance})["NowMs"]
+now_ms = harness.now_ms
 
 
 def scan_all(c, name):
