@@ -129,6 +129,7 @@ struct http_server {
     pthread_t reaper;
     int reaper_stop;            /* under watch_lock */
     _Atomic unsigned long slow_cut; /* connections closed by the reaper */
+    _Atomic int stopping;       /* http_stop: no new requests */
 };
 
 /* ---- the hreq pool ----------------------------------------------------- */
@@ -621,6 +622,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         /* answered now (below), or the body may come (then W_BODY) */
         watch_set(c, W_WORK, 0);
 
+        if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
+            return MHD_NO; /* shutting down: http_stop */
+
         if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
             return serve_get(c, url);
         if (strcmp(method, "POST") != 0)
@@ -869,15 +873,19 @@ int http_port(const struct http_server *s) { return s->port; }
 
 void http_stop(struct http_server *s, unsigned wait_ms)
 {
-    MHD_socket fd;
     uint64_t until;
     struct hreq *h;
 
     if (s == NULL)
         return;
-    fd = MHD_quiesce_daemon(s->d);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    /* No new requests from now on: on_request closes the connection of
+     * any that starts (clients retry elsewhere or later).  Not
+     * MHD_quiesce_daemon: with a thread pool on epoll, libmicrohttpd
+     * 0.9.75 takes the listening socket out of each worker's epoll set
+     * both in the caller and in the worker that sees the flag, and the
+     * loser of that race aborts the process ("Failed to remove listen FD
+     * from epoll set", seen once in test_tls). */
+    atomic_store(&s->stopping, 1);
     until = clock_mono_ns() + (uint64_t)wait_ms * 1000000u;
     /* Requests still uploading are not waited for: they are cut off with
      * their connection. Requests the engine is working on are answered. */
