@@ -356,6 +356,7 @@ int main(int argc, char **argv)
     rc = parse_args(argc, argv, &c, &exit_now);
     if (rc || exit_now)
         return rc;
+    rc = 1; /* until the server has started and stopped cleanly */
     tm_error_clear(&err);
     /* the one name accepted for --host: the IPv4 loopback, which is what
      * DynamoDB Local and the SDK examples mean by it */
@@ -416,12 +417,8 @@ int main(int argc, char **argv)
         eo.segment_bytes = 64 * 1024;
         eo.checkpoint_ms = 1000;
     }
-    if (engine_open(&eo, &engine, &err) != 0) {
-        fprintf(stderr, "tidemark: %s\n", err.msg);
-        auth_credentials_destroy(creds);
-        tls_files_free(&tls);
-        return 1;
-    }
+    if (engine_open(&eo, &engine, &err) != 0)
+        goto fail;
     ctx.engine = engine;
     ctx.region = c.region;
     ctx.account = c.account;
@@ -431,26 +428,14 @@ int main(int argc, char **argv)
                           0, &ctx.backups, &err) != 0 ||
         (remote && backup_store_set_remote(ctx.backups, c.backup_store,
                                            c.s3_endpoint, &err) != 0)) {
-        if (remote)
-            fprintf(stderr, "tidemark: cannot use the backup store %s: "
-                            "%s\n",
-                    c.backup_store, err.msg);
-        else
-            fprintf(stderr, "tidemark: %s\n", err.msg);
-        backup_store_close(ctx.backups);
-        engine_close(engine);
-        auth_credentials_destroy(creds);
-        tls_files_free(&tls);
-        return 1;
+        if (!remote)
+            goto fail;
+        fprintf(stderr, "tidemark: cannot use the backup store %s: %s\n",
+                c.backup_store, err.msg);
+        goto close;
     }
-    if (archive_open(engine, ctx.backups, c.data, &archive, &err) != 0) {
-        fprintf(stderr, "tidemark: %s\n", err.msg);
-        backup_store_close(ctx.backups);
-        engine_close(engine);
-        auth_credentials_destroy(creds);
-        tls_files_free(&tls);
-        return 1;
-    }
+    if (archive_open(engine, ctx.backups, c.data, &archive, &err) != 0)
+        goto fail;
     if (c.slow_backups) {
         tm_warn("--unsafe-test-slow-backups: on-demand backups are slowed "
                 "down; for tests only");
@@ -481,23 +466,12 @@ int main(int argc, char **argv)
                 "slowed down; for tests only");
         xc.test_slow_ms = 50;
     }
-    if (export_mgr_open(&xc, &ctx.exports, &err) != 0) {
-        fprintf(stderr, "tidemark: %s\n", err.msg);
-        backup_store_stop(ctx.backups);
-        engine_close(engine);
-        backup_store_close(ctx.backups);
-        auth_credentials_destroy(creds);
-        tls_files_free(&tls);
-        return 1;
-    }
+    if (export_mgr_open(&xc, &ctx.exports, &err) != 0)
+        goto fail;
     ctx.tokens = txn_tokens_create();
     if (ctx.tokens == NULL) {
-        fprintf(stderr, "tidemark: out of memory\n");
-        export_mgr_close(ctx.exports);
-        engine_close(engine);
-        auth_credentials_destroy(creds);
-        tls_files_free(&tls);
-        return 1;
+        tm_error_set(&err, TM_ENOMEM, "out of memory");
+        goto fail;
     }
     ho.host = c.host;
     ho.port = c.port;
@@ -509,14 +483,8 @@ int main(int argc, char **argv)
     ho.max_buffered = c.max_buffered;
     ho.tls_cert_pem = tls.cert_pem;
     ho.tls_key_pem = tls.key_pem;
-    if (http_start(&ho, &ctx, &http, &err) != 0) {
-        fprintf(stderr, "tidemark: %s\n", err.msg);
-        export_mgr_close(ctx.exports);
-        engine_close(engine);
-        auth_credentials_destroy(creds);
-        tls_files_free(&tls);
-        return 1;
-    }
+    if (http_start(&ho, &ctx, &http, &err) != 0)
+        goto fail;
     if (index_backfill_resume_all(engine) != 0)
         tm_warn("could not resume index backfills");
     if (restore_resume_all(engine, ctx.backups) != 0)
@@ -556,10 +524,17 @@ int main(int argc, char **argv)
     http_stop(http, 10000);
     index_backfill_join();
     restore_join();
-    export_mgr_close(ctx.exports);
     ttl_sweeper_stop(ttl);
     pitr_stop(keeper);
     backup_schedule_stop(c.schedules);
+    rc = 0;
+    goto close;
+
+fail:
+    fprintf(stderr, "tidemark: %s\n", err.msg);
+close:
+    /* what was opened, in reverse (each of these takes NULL) */
+    export_mgr_close(ctx.exports);
     backup_store_stop(ctx.backups);
     archive_stop(archive);
     engine_close(engine);
@@ -567,6 +542,7 @@ int main(int argc, char **argv)
     backup_store_close(ctx.backups);
     auth_credentials_destroy(creds);
     tls_files_free(&tls);
-    tm_info("stopped");
-    return 0;
+    if (rc == 0)
+        tm_info("stopped");
+    return rc == 0 ? 0 : 1;
 }
