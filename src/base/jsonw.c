@@ -59,11 +59,11 @@ int json_put_str(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *)s;
-    size_t i = 0, run = 0;
+    size_t i = plain_prefix(p, n), run = i;
     int rc;
 
     /* the common case, nothing to escape: one reservation, one copy */
-    if (plain_prefix(p, n) == n) {
+    if (i == n) {
         uint8_t *o = buf_reserve(b, n + 2);
         if (o == NULL)
             return n + 2 > b->max - b->len ? TM_ETOOLARGE : TM_ENOMEM;
@@ -81,8 +81,8 @@ int json_put_str(struct buf *b, const char *s, size_t n)
 
         /* many plain bytes at a time: most strings have nothing to
          * escape (a 1 MB Scan page spent 43% of its CPU in the bytewise
-         * loop) */
-        if (n - i >= 2) {
+         * loop); the first run was measured above */
+        {
             size_t k = plain_prefix(p + i, n - i);
             if (k) {
                 run += k;

@@ -103,6 +103,7 @@ struct hreq {
                            * with ThrottlingException */
     size_t counted;       /* body bytes counted in srv->buffered */
     struct MHD_Connection *conn;
+    struct watch *watch;  /* the connection's (NULL: not watched) */
     struct http_server *srv;
     struct hreq *next_free;
 };
@@ -395,17 +396,20 @@ static struct watch *watch_of(struct MHD_Connection *c)
 }
 
 /* Enter `phase`; with `restart`, its clock starts now. */
-static void watch_set(struct MHD_Connection *c, enum wphase phase,
-                      int restart)
+static void watch_enter(struct watch *w, enum wphase phase, int restart)
 {
-    struct watch *w = watch_of(c);
-
     if (w == NULL)
         return; /* not watched (out of memory when it opened) */
     if (restart)
         atomic_store_explicit(&w->since_ns, clock_mono_ns(),
                               memory_order_release);
     atomic_store_explicit(&w->phase, phase, memory_order_release);
+}
+
+static void watch_set(struct MHD_Connection *c, enum wphase phase,
+                      int restart)
+{
+    watch_enter(watch_of(c), phase, restart);
 }
 
 /* Every connection's start and end (MHD_OPTION_NOTIFY_CONNECTION). */
@@ -617,10 +621,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 
     (void)version;
     if (h == NULL) {
+        struct watch *w = watch_of(c); /* kept in the hreq from here */
         const char *cl;
 
         /* answered now (below), or the body may come (then W_BODY) */
-        watch_set(c, W_WORK, 0);
+        watch_enter(w, W_WORK, 0);
 
         if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
             return MHD_NO; /* shutting down: http_stop */
@@ -641,8 +646,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (h == NULL)
             return MHD_NO;
         h->conn = c;
+        h->watch = w;
         *con_cls = h;
-        watch_set(c, W_BODY, 0); /* the body may come: the deadline runs */
+        watch_enter(w, W_BODY, 0); /* the body may come: the deadline runs */
         return MHD_YES;
     }
     if (*upload_size != 0) {
@@ -666,7 +672,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     }
     switch (h->state) {
     case H_READING:
-        watch_set(c, W_WORK, 0); /* the request is whole */
+        watch_enter(h->watch, W_WORK, 0); /* the request is whole */
         if (h->too_large)
             return reply_error(c, TM_ETOOLARGE,
                                "Request must be smaller than 16777216 "
