@@ -117,6 +117,17 @@ class Server:
         with open(self.stderr_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def wait_log(self, text, timeout=5.0):
+        """True once `text` is in the server's stderr.  A line the server
+        logs after an event the client sees (a cut connection, say) may
+        land a moment after the client saw it."""
+        until = time.monotonic() + timeout
+        while text not in self.stderr_text():
+            if time.monotonic() > until:
+                return False
+            time.sleep(0.05)
+        return True
+
     def spawn(self):
         """Start the process without waiting for it to be ready."""
         if not os.path.exists(BINARY):
