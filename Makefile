@@ -139,6 +139,14 @@ build/tests/libpowercut.so: tests/powercut/powercut.c
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -shared \
 	  -fPIC -o $@ $< -ldl -lpthread
 
+# The failure hook below the server's file layer (LMDB's state file,
+# `tidemark restore`): an LD_PRELOAD library (tests/crash/test_store_faults.py).
+build/tests/libfaultlib.so: tests/faultlib/faultlib.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@",true)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -shared \
+	  -fPIC -o $@ $< -ldl -lpthread
+
 build/fuzzobj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC-FUZZ $<",true)
@@ -200,7 +208,7 @@ fuzz: deps-test
 	TIDEMARK_FUZZ_SECONDS=$(FUZZ_SECONDS) /usr/bin/python3 tests/run.py --fuzz-only
 
 test: deps-test
-	$(MAKE) build/tidemark unit unit-asan fuzz-build build/tests/libpowercut.so
+	$(MAKE) build/tidemark unit unit-asan fuzz-build build/tests/libpowercut.so build/tests/libfaultlib.so
 	/usr/bin/python3 tests/run.py
 
 # Ten minutes of mixed load with backups, restores, PITR restores and

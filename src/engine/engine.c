@@ -59,8 +59,12 @@
  *   6. commit LMDB; publish statistics; call done() for every op.
  * A failure at step 6, after the log is durable, would leave the log ahead
  * of the state in a way the ops' callers were told failed; the engine
- * then refuses further writes (TM_EUNAVAILABLE) until restarted, when
- * replay makes the state whole again.
+ * then refuses writes (TM_EUNAVAILABLE) until the state has caught up:
+ * before each later batch it replays the log's tail into the state, as a
+ * restart does (recover()), and goes on once that commits.  An LMDB
+ * environment whose meta page write failed refuses every transaction
+ * (MDB_PANIC) until the process restarts, and the restart's replay makes
+ * the state whole again.
  *
  * Checkpoints: LMDB runs with MDB_NOSYNC (the log is the durable copy).
  * Every CHECKPOINT_MS the checkpointer thread syncs LMDB and removes log
@@ -1150,23 +1154,30 @@ static int reload_catalog(struct engine *e, struct tm_error *err)
     return 0;
 }
 
-static int replay(struct engine *e, struct tm_error *err)
+/* Bring the state up to the end of the log.  At start (`live` 0) it also
+ * loads the catalog.  Live (the writer, after a failed commit: see
+ * "The batch" above) the catalog already matches the state's last commit
+ * (run_batch reloaded it), and replay_record keeps it in step. */
+static int replay(struct engine *e, int live, struct tm_error *err)
 {
     struct wal_reader *r = NULL;
     struct wal_record rec;
     struct deltas d = {0};
     MDB_txn *txn = NULL;
-    uint64_t applied, count = 0, last;
-    int rc, mrc;
+    uint64_t applied, count = 0, last, next_no;
+    int rc = 0, mrc;
 
     mrc = mdb_txn_begin(e->env, NULL, 0, &txn);
     if (mrc)
         return lmdb_err(err, mrc, "starting replay");
     applied = get_meta_u64(e, txn, "applied_lsn");
-    e->next_table_no = get_meta_u64(e, txn, "next_table_no");
+    next_no = get_meta_u64(e, txn, "next_table_no");
+    if (!live || next_no > e->next_table_no)
+        e->next_table_no = next_no;
     if (e->next_table_no == 0)
         e->next_table_no = 1;
-    rc = load_catalog(e, e->cat, txn, err);
+    if (!live)
+        rc = load_catalog(e, e->cat, txn, err);
     if (rc)
         goto out;
     last = wal_last_lsn(e->wal);
@@ -1180,6 +1191,10 @@ static int replay(struct engine *e, struct tm_error *err)
                           (unsigned long long)last);
         goto out;
     }
+    if (!live)
+        tm_info("the state holds change log records up to %llu; the log "
+                "ends at %llu",
+                (unsigned long long)applied, (unsigned long long)last);
     if (applied == last)
         goto out;
     tm_info("replaying change log records %llu..%llu",
@@ -1222,6 +1237,13 @@ out:
     free(d.v);
     if (rc == 0)
         atomic_store(&e->committed_lsn, applied);
+    else if (live) {
+        /* the records applied to the catalog were not committed: it
+         * follows the state's last commit again */
+        struct tm_error cerr;
+        if (reload_catalog(e, &cerr) != 0)
+            tm_errorf("reloading the catalog: %s", cerr.msg);
+    }
     return rc;
 }
 
@@ -1322,6 +1344,36 @@ static uint64_t keep_from(struct engine *e, uint64_t checkpointed)
     return lsn < checkpointed + 1 ? lsn : checkpointed + 1;
 }
 
+/* After a failed commit whose records the log holds (e->broken): apply
+ * them now, as a restart would.  Returns 0 once the state has caught up
+ * with the log (writes go on), else the failure, logged at most once a
+ * second.  LMDB cannot recover an environment whose meta page write
+ * failed (MDB_PANIC): that one needs a restart, which replays the log. */
+static int recover(struct engine *e)
+{
+    static _Atomic int64_t last_warn;
+    struct tm_error err;
+    int64_t now;
+    int rc;
+
+    tm_error_clear(&err);
+    rc = replay(e, 1, &err);
+    if (rc == 0) {
+        atomic_store(&e->broken, 0);
+        tm_info("the state caught up with the change log after a failed "
+                "commit; writes go on");
+        return 0;
+    }
+    now = clock_mono_ns() / 1000000;
+    if (now - atomic_load(&last_warn) >= 1000) {
+        atomic_store(&last_warn, now);
+        tm_errorf("writes refused: the state has not caught up with the "
+                  "change log after a failed commit: %s",
+                  err.msg);
+    }
+    return rc;
+}
+
 static void run_batch(struct engine *e, struct engine_op *ops)
 {
     struct engine_wtx w = {0};
@@ -1334,11 +1386,14 @@ static void run_batch(struct engine *e, struct engine_op *ops)
     struct engine_op *op;
 
     tm_error_clear(&err);
-    if (atomic_load(&e->broken)) {
+    if (atomic_load(&e->broken) && recover(e) != 0) {
         for (op = ops; op; op = op->next) {
             op->rc = tm_error_set(&op->err, TM_EUNAVAILABLE,
-                                  "the storage engine stopped after a "
-                                  "failed commit; restart the server");
+                                  "the storage engine cannot commit to "
+                                  "%s/state (see the server's log); it "
+                                  "retries with every write; restart the "
+                                  "server if this persists",
+                                  e->dir);
         }
         finish_ops(ops);
         return;
@@ -1423,8 +1478,9 @@ static void run_batch(struct engine *e, struct engine_op *ops)
         lmdb_err(&err, mrc, "committing a batch");
         if (any) {
             atomic_store(&e->broken, 1);
-            tm_errorf("%s after the change log was synced; refusing "
-                      "further writes until restart",
+            tm_errorf("%s after the change log was synced; writes are "
+                      "refused until the state catches up with the log "
+                      "(tried with every write)",
                       err.msg);
         }
         goto fail_all;
@@ -1925,7 +1981,7 @@ int engine_open(const struct engine_options *o, struct engine **out,
         atomic_store(&e->archive_lsn, 1);
     rc = wal_open(&wo, &e->wal, err);
     if (rc == 0)
-        rc = replay(e, err);
+        rc = replay(e, 0, err);
     if (rc)
         goto fail;
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
