@@ -136,16 +136,14 @@ static ssize_t find(struct backup_store *s, const char *arn)
 
 /* ---- sidecars ------------------------------------------------------------ */
 
-/* The descriptions (sidecars) are outside the fault plan of base/fsio
- * (docs/RELIABILITY.md): their directory syncs go straight to fsync. */
-static int fsync_dir(const char *dir)
+/* Every write, sync, rename, unlink and directory sync of a description
+ * (and of its .tmp) goes through base/fsio, so the test fault plan reaches
+ * them (docs/RELIABILITY.md, "Fault injection"). */
+
+static void sidecar_path(const struct backup_store *s, const char *id,
+                         char *path, size_t size)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-    if (fd < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
+    snprintf(path, size, "%s/%s.json", s->dir, id);
 }
 
 /* The description of `b` as a JSON object (NULL: out of memory).  With
@@ -175,31 +173,75 @@ static json_t *sidecar_json(const struct backup_info *b, int remote_copy)
     return o;
 }
 
+/* Write the description of `b` durably: <id>.json.tmp, fsync, rename over
+ * <id>.json, fsync of the directory.  On failure (TM_ENOMEM, or TM_EIO
+ * naming the file, the step and strerror) the .tmp is removed, and so is
+ * <id>.json when the rename had put the new one in place but the
+ * directory could not be synced: every caller then drops the backup
+ * (backup_store_begin and _create answer the error, a job forgets it), so
+ * no description that a crash could lose or bring back is left to list
+ * it at the next start.  An update (CREATING -> AVAILABLE) that fails
+ * that late has replaced the old description, which is then gone too. */
 static int write_sidecar(struct backup_store *s, const struct backup_info *b,
                          struct tm_error *err)
 {
-    char path[4096], tmp[4200];
+    char path[4096], tmp[4200], what[4400];
     json_t *o = sidecar_json(b, 0);
-    FILE *f;
-    int ok;
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int fd, e, renamed = 0;
 
-    if (o == NULL)
-        return tm_error_set(err, TM_ENOMEM, "out of memory");
-    snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    f = fopen(tmp, "w");
-    ok = f && json_dumpf(o, f, JSON_COMPACT) == 0 && fflush(f) == 0 &&
-         fsync(fileno(f)) == 0;
-    if (f)
-        ok = (fclose(f) == 0) && ok;
     json_decref(o);
-    if (!ok || rename(tmp, path) != 0 || fsync_dir(s->dir) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return tm_error_set(err, TM_EIO, "cannot write %s: %s", path,
-                            strerror(e));
+    if (text == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    sidecar_path(s, b->id, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    fd = fsio_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        e = errno;
+        snprintf(what, sizeof what, "cannot create %s", tmp);
+        goto fail;
     }
+    if (fsio_write_full(fd, text, strlen(text)) != 0) {
+        e = errno;
+        snprintf(what, sizeof what, "write of %s failed", tmp);
+        fsio_close(fd);
+        goto fail;
+    }
+    if (fsio_fsync(fd) != 0) {
+        e = errno;
+        snprintf(what, sizeof what, "fsync of %s failed", tmp);
+        fsio_close(fd);
+        goto fail;
+    }
+    if (fsio_close(fd) != 0) { /* closed all the same */
+        e = errno;
+        snprintf(what, sizeof what, "close of %s failed", tmp);
+        goto fail;
+    }
+    if (fsio_rename(tmp, path) != 0) {
+        e = errno;
+        snprintf(what, sizeof what, "rename of %s failed", tmp);
+        goto fail;
+    }
+    renamed = 1;
+    if (fsio_fsync_dir(s->dir) != 0) {
+        e = errno;
+        snprintf(what, sizeof what, "fsync of the directory %s failed",
+                 s->dir);
+        goto fail;
+    }
+    free(text);
     return 0;
+fail:
+    free(text);
+    if (!renamed && fsio_unlink(tmp) != 0 && errno != ENOENT)
+        tm_warn("backup store: cannot remove %s: %s", tmp, strerror(errno));
+    if (renamed && fsio_unlink(path) != 0 && errno != ENOENT)
+        tm_warn("backup store: cannot remove %s, whose directory could not "
+                "be synced: %s",
+                path, strerror(errno));
+    return tm_error_set(err, TM_EIO, "cannot write %s: %s: %s", path, what,
+                        strerror(e));
 }
 
 static struct backup_info *parse_sidecar_in(const char *dir, json_t *o,
@@ -355,7 +397,7 @@ int backup_store_open(const char *dir, int readonly,
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if (n > 4 && strcmp(de->d_name + n - 4, ".tmp") == 0) {
             if (!readonly)
-                unlink(path); /* a backup a crash interrupted */
+                fsio_unlink(path); /* a backup a crash interrupted */
             continue;
         }
         if (n > 5 && strcmp(de->d_name + n - 5, ".json") == 0) {
@@ -694,10 +736,14 @@ static void forget(struct backup_store *s, const char *arn)
     pthread_mutex_unlock(&s->lock);
     if (b) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
-        unlink(path);
+        sidecar_path(s, b->id, path, sizeof path);
+        if (fsio_unlink(path) != 0 && errno != ENOENT)
+            tm_warn("backup store: cannot remove %s: %s", path,
+                    strerror(errno));
         unlink(b->path);
-        fsync_dir(s->dir);
+        if (fsio_fsync_dir(s->dir) != 0)
+            tm_warn("backup store: fsync of the directory %s failed: %s",
+                    s->dir, strerror(errno));
         info_free(b);
     }
 }
@@ -1355,17 +1401,39 @@ int backup_store_list(struct backup_store *s, struct arena *a,
     return rc;
 }
 
-static void remove_files(struct backup_store *s, const struct backup_info *b)
+/* Remove the description of `b` (already absent: done): the backup no
+ * longer exists.  0, or TM_EIO naming the file and why. */
+static int unlink_sidecar(struct backup_store *s, const struct backup_info *b,
+                          struct tm_error *err)
 {
     char path[4096];
 
-    snprintf(path, sizeof path, "%s/%s.json", s->dir, b->id);
-    if (unlink(path) != 0)
-        tm_warn("backup store: cannot remove %s: %s", path, strerror(errno));
+    sidecar_path(s, b->id, path, sizeof path);
+    if (fsio_unlink(path) != 0 && errno != ENOENT)
+        return tm_error_set(err, TM_EIO, "cannot remove %s: %s", path,
+                            strerror(errno));
+    return 0;
+}
+
+/* After unlink_sidecar: make the removal durable, then remove the rows
+ * file (unsynced: one a crash brings back has no description and goes at
+ * the next start).  If the directory cannot be synced, a crash may bring
+ * the description back, so the rows file is kept for it (and goes at the
+ * next start if the description does not come back): TM_EIO. */
+static int finish_removal(struct backup_store *s, const struct backup_info *b,
+                          struct tm_error *err)
+{
+    if (fsio_fsync_dir(s->dir) != 0)
+        return tm_error_set(err, TM_EIO,
+                            "backup %s: its description is removed, but the "
+                            "removal may not survive a crash: fsync of the "
+                            "directory %s failed: %s (its rows file is kept "
+                            "until the next start)",
+                            b->arn, s->dir, strerror(errno));
     if (unlink(b->path) != 0 && !(b->remote && errno == ENOENT))
         tm_warn("backup store: cannot remove %s: %s", b->path,
                 strerror(errno));
-    fsync_dir(s->dir);
+    return 0;
 }
 
 int backup_store_delete(struct backup_store *s, const char *arn,
@@ -1374,6 +1442,7 @@ int backup_store_delete(struct backup_store *s, const char *arn,
 {
     struct backup_info *b;
     ssize_t i;
+    int rc;
 
     pthread_mutex_lock(&s->lock);
     i = find(s, arn);
@@ -1395,7 +1464,6 @@ int backup_store_delete(struct backup_store *s, const char *arn,
     }
     if (b->remote) {
         struct backup_info *c = info_copy(b, NULL);
-        int rc;
         pthread_mutex_unlock(&s->lock);
         rc = c ? remote_delete(s, c, err)
                : tm_error_set(err, TM_ENOMEM, "out of memory");
@@ -1410,13 +1478,29 @@ int backup_store_delete(struct backup_store *s, const char *arn,
         }
         b = s->v[i];
     }
+    /* the description goes first: without it the backup no longer exists.
+     * It goes under the lock, so that if it cannot, nobody saw the backup
+     * missing and it stays listed and restorable (a remote one's objects
+     * are gone already: a retry deletes them again, as absent, then the
+     * description) */
+    if ((rc = unlink_sidecar(s, b, err)) != 0) {
+        pthread_mutex_unlock(&s->lock);
+        tm_warn("backup %s was not deleted: %s", arn, err->msg);
+        return rc;
+    }
     *out = info_copy(b, a);
     memmove(s->v + i, s->v + i + 1, (s->n - (size_t)i - 1) * sizeof *s->v);
     s->n--;
     pthread_mutex_unlock(&s->lock);
-    /* the description goes first: without it the backup no longer exists */
-    remove_files(s, b);
+    rc = finish_removal(s, b, err);
     info_free(b);
+    if (rc) {
+        tm_warn("%s", err->msg);
+        if (a == NULL)
+            info_free(*out);
+        *out = NULL;
+        return rc;
+    }
     return *out ? 0 : tm_error_set(err, TM_ENOMEM, "out of memory");
 }
 
@@ -1447,6 +1531,7 @@ int backup_store_expire(struct backup_store *s, int64_t now_ms)
 
     for (;;) {
         struct backup_info *b = NULL;
+        struct tm_error err;
         pthread_mutex_lock(&s->lock);
         for (size_t i = 0; i < s->n; i++)
             if (s->v[i]->expiry_ms && s->v[i]->expiry_ms <= now_ms &&
@@ -1462,12 +1547,15 @@ int backup_store_expire(struct backup_store *s, int64_t now_ms)
             return n;
         tm_info("backup %s expired", b->arn);
         if (b->remote) {
-            struct tm_error err;
             if (remote_delete(s, b, &err) != 0)
                 tm_warn("backup %s: %s; its objects are left in %s", b->arn,
                         err.msg, s->s3_url);
         }
-        remove_files(s, b);
+        if (unlink_sidecar(s, b, &err) != 0)
+            tm_warn("backup %s: %s; it expires again at the next start",
+                    b->arn, err.msg);
+        else if (finish_removal(s, b, &err) != 0)
+            tm_warn("%s", err.msg);
         info_free(b);
         n++;
     }

@@ -176,7 +176,12 @@ int backup_store_list(struct backup_store *s, struct arena *a,
                       struct backup_info ***out, size_t *n);
 
 /* Delete backup `arn`: TM_EBACKUPNOTFOUND, TM_EBACKUPINUSE while a restore
- * reads it or while it is being created, or 0 with *out the description before deletion. */
+ * reads it or while it is being created, or 0 with *out the description before deletion.
+ * TM_EIO (the reason logged too) when its description cannot be removed:
+ * the backup is still listed and, unless remote (whose objects are already
+ * deleted then), restorable; or when the directory cannot be synced after
+ * the removal: the backup is no longer listed, but a crash may bring it
+ * back, so its rows file is kept until the next start. */
 int backup_store_delete(struct backup_store *s, const char *arn,
                         struct arena *a, struct backup_info **out,
                         struct tm_error *err);

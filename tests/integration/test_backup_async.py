@@ -11,6 +11,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import time
 
 import pytest
@@ -208,8 +209,10 @@ def test_io_error_fails_that_backup_only(tmp_path, op, errno):
             "BackupDetails"]["BackupArn"]
         harness.wait_backup(c, first)
         backups = os.path.join(srv.data_dir, "backups")
+        # the rows file (<id>.tmbak and its .tmp); the descriptions' own
+        # faults are test_sidecar_faults'
         r = harness.raw_request(srv.port, FAULT_TARGET, {
-            "Op": op, "Path": backups, "Skip": 3 if op == "write" else 0,
+            "Op": op, "Path": ".tmbak", "Skip": 3 if op == "write" else 0,
             "Count": -1, "Errno": errno})
         assert r.status == 200, r
         bad = c.create_backup(TableName="notes", BackupName="during-fault")[
@@ -250,3 +253,345 @@ def test_io_error_fails_that_backup_only(tmp_path, op, errno):
         c.put_item(TableName="notes", Item=dict(key("still", "writable")))
     finally:
         srv.stop()
+
+
+# ---- the descriptions (<id>.json): their writes, syncs, renames, unlinks --
+
+# A rule's Path is a substring of the file's path: ".json" matches a
+# backup's description <id>.json and its <id>.json.tmp, and nothing else
+# under the data dir (sidecar_paths_only checks it); the directory syncs
+# that follow them have the store's path, without ".json".
+SIDECAR = ".json"
+
+
+def fault_server(tmp_path):
+    srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
+                         extra_args=["--unsafe-test-faults"])
+    srv.start()
+    return srv
+
+
+def inject(srv, **body):
+    r = harness.raw_request(srv.port, FAULT_TARGET, body)
+    assert r.status == 200, r
+    return r.json
+
+
+def sidecar_paths_only(srv):
+    """Every file under the data dir with ".json" in its path is a
+    description in the store."""
+    backups = os.path.join(srv.data_dir, "backups")
+    for root, _, files in os.walk(srv.data_dir):
+        for f in files:
+            p = os.path.join(root, f)
+            if SIDECAR in p:
+                assert root == backups and f.endswith(".json"), p
+
+
+def settle(c, arn, timeout=30):
+    """Wait until backup `arn` is AVAILABLE ("AVAILABLE") or gone (None);
+    CREATING is the only other state it may show meanwhile."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            st = c.describe_backup(BackupArn=arn)["BackupDescription"][
+                "BackupDetails"]["BackupStatus"]
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == \
+                "BackupNotFoundException", e.response
+            return None
+        if st == "AVAILABLE":
+            return st
+        assert st == "CREATING", st
+        assert time.monotonic() < deadline, arn
+        time.sleep(0.02)
+
+
+def listed(c):
+    return sorted((b["BackupArn"], b["BackupStatus"]) for b in
+                  c.list_backups(TableName="notes")["BackupSummaries"])
+
+
+def store_files(srv):
+    """{id: set of suffixes} of the store's files."""
+    out = {}
+    for f in os.listdir(os.path.join(srv.data_dir, "backups")):
+        bid, _, rest = f.partition(".")
+        out.setdefault(bid, set()).add(rest)
+    return out
+
+
+def nothing_half_made(c, srv, where):
+    """Every listed backup is AVAILABLE with its two files, and the store
+    holds nothing else (no .tmp, no description or rows file alone)."""
+    got = listed(c)
+    assert all(st == "AVAILABLE" for _, st in got), (where, got)
+    want = {arn.rsplit("/", 1)[1]: {"json", "tmbak"} for arn, _ in got}
+    assert store_files(srv) == want, where
+    return [arn for arn, _ in got]
+
+
+def restores_equal(c, arn, target, want):
+    c.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+    wait_active(c, target)
+    assert scan_all(c, target) == want, (arn, target)
+
+
+@pytest.mark.parametrize("op,errno", [("write", "ENOSPC"), ("sync", "EIO"),
+                                      ("rename", "EIO")],
+                         ids=["write-enospc", "fsync-eio", "rename-eio"])
+def test_sidecar_faults(tmp_path, op, errno):
+    """Every write (or fsync, or rename) of a backup's description fails.
+
+    - CreateBackup: its first description cannot be written, so it
+      answers InternalServerError naming the file and nothing is listed
+      (had a later write failed, the backup would go CREATING and then
+      disappear: either is accepted, AVAILABLE never).
+    - DeleteBackup still works: it unlinks the description and syncs the
+      store's directory, which none of these faults touches (an unlink
+      that fails is test_delete_backup_sidecar_faults').
+    - Once cleared: the backup kept from before is listed and restores
+      the table as loaded, a new backup does too, and the log says which
+      file failed and why."""
+    srv = fault_server(tmp_path)
+    try:
+        c = harness.make_client(srv.url)
+        want = load(c, 2000)
+        kept = c.create_backup(TableName="notes", BackupName="kept")[
+            "BackupDetails"]["BackupArn"]
+        gone = c.create_backup(TableName="notes", BackupName="to-delete")[
+            "BackupDetails"]["BackupArn"]
+        assert settle(c, kept) == settle(c, gone) == "AVAILABLE"
+        sidecar_paths_only(srv)
+        fid = inject(srv, Op=op, Path=SIDECAR, Count=-1,
+                     Errno=errno)["FaultId"]
+
+        # (a) no backup can be made
+        try:
+            bad = c.create_backup(TableName="notes", BackupName="bad")[
+                "BackupDetails"]["BackupArn"]
+        except ClientError as e:
+            err = e.response["Error"]
+            assert err["Code"] == "InternalServerError", err
+            assert "cannot write" in err["Message"] and \
+                SIDECAR in err["Message"], err
+        else:
+            assert settle(c, bad) is None, bad
+        assert inject(srv, FaultId=fid)["Failed"] >= 1
+        assert listed(c) == sorted([(kept, "AVAILABLE"),
+                                    (gone, "AVAILABLE")])
+
+        # (b) one can be deleted
+        c.delete_backup(BackupArn=gone)
+        assert nothing_half_made(c, srv, op) == [kept]
+
+        # (c) cleared: all is well again
+        inject(srv, Clear=True)
+        restores_equal(c, kept, "from-kept", want)
+        after = c.create_backup(TableName="notes", BackupName="after")[
+            "BackupDetails"]["BackupArn"]
+        assert settle(c, after) == "AVAILABLE"
+        restores_equal(c, after, "from-after", want)
+        assert nothing_half_made(c, srv, op) == sorted([kept, after])
+        text = srv.stderr_text()
+        step = {"write": "write of ", "sync": "fsync of ",
+                "rename": "rename of "}[op]
+        assert re.search(r"cannot write \S+\.json: %s\S+\.json\.tmp failed: "
+                         "%s" % (step, "No space left on device"
+                                 if errno == "ENOSPC"
+                                 else "Input/output error"), text), \
+            text[-3000:]
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("op", ["unlink", "sync"])
+def test_delete_backup_sidecar_faults(tmp_path, op):
+    """DeleteBackup removes the description, syncs the directory, then
+    removes the rows file.
+
+    - unlink (of the description) fails: InternalServerError; the backup
+      is still listed, restorable, and deleted once the fault is cleared.
+    - the directory's fsync fails: InternalServerError (the deletion may
+      not survive a crash); the backup is no longer listed, its rows file
+      is kept for a description a crash could bring back, and the next
+      start, finding none, removes it."""
+    srv = fault_server(tmp_path)
+    try:
+        c = harness.make_client(srv.url)
+        want = load(c, 500)
+        arn = c.create_backup(TableName="notes", BackupName="doomed")[
+            "BackupDetails"]["BackupArn"]
+        assert settle(c, arn) == "AVAILABLE"
+        bid = arn.rsplit("/", 1)[1]
+        backups = os.path.join(srv.data_dir, "backups")
+        # the directory: its path holds no ".json"
+        inject(srv, Op=op, Path=SIDECAR if op == "unlink" else backups,
+               Count=-1, Errno="EIO")
+        with pytest.raises(ClientError) as e:
+            c.delete_backup(BackupArn=arn)
+        err = e.value.response["Error"]
+        assert err["Code"] == "InternalServerError", err
+        inject(srv, Clear=True)
+        text = srv.stderr_text()
+        assert ("backup %s was not deleted: cannot remove" % arn
+                if op == "unlink" else
+                "backup %s: its description is removed, but the removal may "
+                "not survive a crash: fsync of the directory" % arn) in text, \
+            text[-3000:]
+        if op == "unlink":
+            assert "cannot remove %s/%s.json: Input/output error" % (
+                backups, bid) in err["Message"], err
+            assert listed(c) == [(arn, "AVAILABLE")]
+            restores_equal(c, arn, "restored", want)
+            c.delete_backup(BackupArn=arn)
+            assert listed(c) == [] and store_files(srv) == {}
+        else:
+            assert "fsync of the directory %s failed" % backups in \
+                err["Message"], err
+            assert listed(c) == []
+            assert store_files(srv) == {bid: {"tmbak"}}
+            srv.stop()
+            srv.start()
+            c = harness.make_client(srv.url)
+            assert listed(c) == [] and store_files(srv) == {}
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("skip", [1, 5], ids=["first", "last"])
+def test_sidecar_directory_sync_fault(tmp_path, skip):
+    """The directory's fsync after a description's rename fails: the new
+    description, in place but maybe not durable, is removed with the
+    backup.  Syncs in the store, in order: the first description's .tmp
+    and the directory (CreateBackup answers after them), the rows file
+    and the directory, the AVAILABLE description's .tmp and the
+    directory.  The 2nd failing: CreateBackup answers InternalServerError;
+    the 6th: the backup goes CREATING, then disappears."""
+    srv = fault_server(tmp_path)
+    try:
+        c = harness.make_client(srv.url)
+        want = load(c, 500)
+        backups = os.path.join(srv.data_dir, "backups")
+        fid = inject(srv, Op="sync", Path=backups, Skip=skip, Count=1,
+                     Errno="EIO")["FaultId"]
+        msg = "fsync of the directory %s failed: Input/output error" % \
+            backups
+        try:
+            arn = c.create_backup(TableName="notes", BackupName="synced")[
+                "BackupDetails"]["BackupArn"]
+        except ClientError as e:
+            assert skip == 1, e.response
+            err = e.response["Error"]
+            assert err["Code"] == "InternalServerError", err
+            assert msg in err["Message"], err
+        else:
+            assert skip == 5
+            assert settle(c, arn) is None
+            assert "failed and was removed" in srv.stderr_text()
+        assert inject(srv, FaultId=fid)["Failed"] == 1
+        assert msg in srv.stderr_text()
+        assert listed(c) == [] and store_files(srv) == {}
+        inject(srv, Clear=True)
+        arn = c.create_backup(TableName="notes", BackupName="synced")[
+            "BackupDetails"]["BackupArn"]
+        assert settle(c, arn) == "AVAILABLE"
+        restores_equal(c, arn, "restored", want)
+        srv.stop()
+        srv.start()
+        c = harness.make_client(srv.url)
+        assert nothing_half_made(c, srv, "after a restart") == [arn]
+    finally:
+        srv.stop()
+
+
+def test_sidecar_random_fault_points(tmp_path, record_property):
+    """A workload (three backups, one deleted) is run once with a rule
+    that counts the calls on descriptions (open, write, sync, close,
+    rename, unlink of <id>.json and its .tmp), then again for random k
+    with the k-th call failing (EIO or ENOSPC).  After every point nothing
+    half-made is listed or left in the store; at the end every listed
+    backup restores the table as loaded and passes `tidemark backup
+    verify`, and a restart lists the same backups."""
+    seed = int(os.environ.get("TIDEMARK_FAULT_SEED") or
+               time.time() * 1000) % 1000000007
+    rng = random.Random(seed)
+    points = 6
+    t0 = time.monotonic()
+    srv = fault_server(tmp_path)
+    try:
+        c = harness.make_client(srv.url)
+        want = load(c, 500)
+        refused = [0]
+
+        def workload(tag):
+            made = []
+            for n in range(3):
+                try:
+                    arn = c.create_backup(
+                        TableName="notes", BackupName="%s-%d" % (tag, n))[
+                        "BackupDetails"]["BackupArn"]
+                except ClientError as e:
+                    assert e.response["Error"]["Code"] == \
+                        "InternalServerError", e.response
+                    refused[0] += 1
+                    continue
+                if settle(c, arn):
+                    made.append(arn)
+                else:
+                    refused[0] += 1
+            if made:
+                try:
+                    c.delete_backup(BackupArn=made[0])
+                except ClientError as e:
+                    assert e.response["Error"]["Code"] == \
+                        "InternalServerError", e.response
+                    refused[0] += 1
+
+        sidecar_paths_only(srv)
+        fid = inject(srv, Op="all", Path=SIDECAR, Count=0)["FaultId"]
+        workload("count")
+        calls = inject(srv, FaultId=fid)["Hits"]
+        inject(srv, Clear=True)
+        assert refused[0] == 0 and calls >= 7, calls
+        nothing_half_made(c, srv, "counting run")
+        sidecar_paths_only(srv)
+
+        fired = 0
+        for p in range(points):
+            k = rng.randrange(calls)
+            errno = rng.choice(["EIO", "ENOSPC"])
+            fid = inject(srv, Op="all", Path=SIDECAR, Skip=k, Count=1,
+                         Errno=errno)["FaultId"]
+            workload("p%d" % p)
+            fired += inject(srv, FaultId=fid)["Failed"]
+            inject(srv, Clear=True)
+            nothing_half_made(c, srv, "point %d: call %d of %d, %s (seed %d)"
+                              % (p, k, calls, errno, seed))
+        assert fired == points, (fired, seed)
+        assert refused[0] >= 1, seed
+
+        arns = nothing_half_made(c, srv, "at the end (seed %d)" % seed)
+        for n, arn in enumerate(arns):
+            restores_equal(c, arn, "restored-%d" % n, want)
+            out = subprocess.run([harness.BINARY, "backup", "verify",
+                                  "--data", srv.data_dir, arn],
+                                 capture_output=True, text=True, timeout=60)
+            assert out.returncode == 0, (arn, out.stdout, out.stderr)
+        before = listed(c)
+        srv.stop()
+        srv.start()
+        c = harness.make_client(srv.url)
+        assert listed(c) == before
+        nothing_half_made(c, srv, "after a restart (seed %d)" % seed)
+    finally:
+        srv.stop()
+    line = ("sidecar faults: %d random fault points on the backup "
+            "descriptions (open, write, fsync, close, rename, unlink; "
+            "EIO/ENOSPC) out of %d calls per workload, %d injected failures,"
+            " %d requests refused, %d backups restored equal and verified, "
+            "the same after a restart, 0 half-made, seed %d, %.1f s"
+            % (points, calls, fired, refused[0], len(arns), seed,
+               time.monotonic() - t0))
+    record_property("fault_summary", line)
+    print(line)
