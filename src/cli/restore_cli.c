@@ -508,13 +508,21 @@ static int run(const struct args *a)
     /* 5. DIR appears complete, or not at all */
     if (rm_tree(scratch) != 0 || unlink(marker) != 0 ||
         (access(a->data, F_OK) == 0 && rmdir(a->data) != 0) ||
-        rename(partial, a->data) != 0 || fsio_fsync_parent(a->data) != 0) {
+        rename(partial, a->data) != 0) {
         fprintf(stderr, "tidemark restore: finishing %s failed: %s\n",
                 a->data, strerror(errno));
         rc = 1;
         goto out;
     }
-    made = 0;
+    made = 0; /* DIR.partial is DIR now */
+    if (fsio_fsync_parent(a->data) != 0) {
+        /* complete, but its name may not survive a power cut: say so
+         * rather than report a failure that left a whole DIR behind */
+        fprintf(stderr, "tidemark restore: warning: %s is complete, but "
+                        "syncing its parent directory failed: %s; run "
+                        "`sync` before relying on it after a power cut\n",
+                a->data, strerror(errno));
+    }
     clock_iso_ms(base->b->created_ms, t1, sizeof t1);
     if (a->latest)
         clock_iso_ms(res.last_time_ms ? res.last_time_ms

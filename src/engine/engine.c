@@ -77,7 +77,10 @@
  * base (engine_pin_log) and the archive's first record not yet in the
  * object store (engine_pin_archive; with archive_hold the whole log is
  * kept until the archive has set it once).  A segment goes only when
- * every rule lets it go.
+ * every rule lets it go.  After a failed sync of the state the
+ * checkpointer stops for the life of the process: the kernel may have
+ * dropped the pages it could not write while reporting the next sync a
+ * success, so only the log still proves what was committed.
  *
  * THREAD SAFETY NOTES: the queue is guarded by qlock; the writer thread is
  * the only LMDB writer and the only catalog mutator; readers use their own
@@ -161,6 +164,7 @@ struct engine {
     pthread_mutex_t ckpt_lock;
     pthread_cond_t ckpt_cond;
     int ckpt_stop;        /* guarded by ckpt_lock: no wakeup can be lost */
+    int state_sync_failed; /* the checkpointer's own: no more checkpoints */
 
     _Atomic uint64_t committed_lsn;
     _Atomic int broken;
@@ -1832,7 +1836,7 @@ static void *ckpt_main(void *arg)
         struct timespec ts;
         uint64_t lsn;
         struct tm_error err;
-        int closing;
+        int closing, mrc;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += e->ckpt_ms / 1000;
@@ -1848,8 +1852,17 @@ static void *ckpt_main(void *arg)
         if (closing)
             break;
         lsn = atomic_load(&e->committed_lsn);
-        if (mdb_env_sync(e->env, 1) != 0) {
-            tm_warn("checkpoint: syncing the state failed; keeping the log");
+        if (e->state_sync_failed)
+            continue;
+        if ((mrc = mdb_env_sync(e->env, 1)) != 0) {
+            /* Linux may have marked the pages it could not write clean
+             * ("fsyncgate"): a later sync that succeeds proves nothing
+             * about them, so no later checkpoint may drop the log */
+            e->state_sync_failed = 1;
+            tm_errorf("checkpoint: syncing the state in %s/state failed: "
+                      "%s; the change log is kept from here on (no more "
+                      "checkpoints); restart the server",
+                      e->dir, mdb_strerror(mrc));
             continue;
         }
         {

@@ -19,7 +19,8 @@ batch"):
   failed call was a write of LMDB's meta page (LMDB then refuses every
   transaction until the process restarts: the server says so and a
   restart recovers);
-- a failed checkpoint sync keeps the log and refuses nothing.
+- a failed checkpoint sync keeps the log from there on (no more
+  checkpoints until a restart: "fsyncgate") and refuses nothing.
 
 Each point then ends with kill -9 or SIGTERM and a restart without the
 fault, and the table must hold everything acknowledged.
@@ -226,6 +227,9 @@ def test_lmdb_faults_lose_nothing_acknowledged(tmp_path, record_property):
             if fails and not data_writes:
                 # a failed checkpoint sync refuses no write
                 assert sum(w.failed for w in ws) == 0, where
+            if any(x[0] in ("fsync", "fdatasync") for x in fails):
+                # and stops the checkpoints: the log is kept from there
+                assert srv.wait_log("no more checkpoints"), where
             c.close()
 
             if rng.random() < 0.5:
