@@ -623,7 +623,17 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
         w->failed = 1;
         return tm_error_set(err, TM_ENOMEM, "backup file: out of memory");
     }
-    n = ZSTD_compressCCtx(cctx, *comp + BLK_HDR, bound, raw, len, w->level);
+    /* Level 1 with a 2^11-entry match table instead of the 2^14 its
+     * table picks for blocks of 256 KiB: on the bench's notes (random
+     * base64, and compressible ones) the same ratio within 0.1%, and
+     * 20-30% faster (`zstd -b1 -B256K --zstd=hlog=11`), the table fitting
+     * in L1.  Parameters are sticky on a context: set them each time. */
+    n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, w->level);
+    if (!ZSTD_isError(n))
+        n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog,
+                                   w->level == 1 ? BACKUP_ZSTD_HASHLOG : 0);
+    if (!ZSTD_isError(n))
+        n = ZSTD_compress2(cctx, *comp + BLK_HDR, bound, raw, len);
     if (ZSTD_isError(n)) {
         w->failed = 1;
         return tm_error_set(err, TM_EINTERNAL,

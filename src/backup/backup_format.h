@@ -61,6 +61,8 @@
 /* zstd level of the blocks (backup_writer_set_level changes it; readers
  * do not care). */
 #define BACKUP_ZSTD_LEVEL 1
+/* zstd hashLog at level 1 (backup_format.c, compress_block) */
+#define BACKUP_ZSTD_HASHLOG 11
 
 /* Limits, enforced by the writer (TM_EVALIDATION) and by the reader
  * (TM_ECORRUPT).  They are generous: DynamoDB keys are at most 2048 + 1024
