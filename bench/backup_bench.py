@@ -28,9 +28,10 @@ build/tidemark; copy it first so a rebuild cannot change it under you):
               until ACTIVE; checks ItemCount and the GSI's ItemCount against
               the source, and queries the restored GSI.
 
-The server runs unpinned, except in the wrk phases, where (like run.sh) wrk
-is on CPU 0 and every server thread on CPU 1 (taskset), so the backup thread
-shares the server's core.  throughput drops the page cache before each cp
+The server runs unpinned, except in the wrk phases, which restart it under
+`taskset -c 1` (like run.sh: wrk on CPU 0, the server on CPU 1, one request
+thread and one compressing helper, sized from its CPU mask at start), so the
+backup shares the server's core.  throughput drops the page cache before each cp
 (echo 3 > /proc/sys/vm/drop_caches) when it is allowed to.
 
 Every measurement records the 1-minute load average and the CPU the rest of
@@ -238,13 +239,18 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, datadir, logpath):
+    def __init__(self, binary, datadir, logpath, cpus=None):
         self.port = free_port()
+        self.binary = binary
         self.datadir = datadir
         self.logpath = logpath
         self.logf = open(logpath, "ab")
-        self.cmd = [binary, "serve", "--host", "127.0.0.1", "--port",
-                    str(self.port), "--data", datadir]
+        # cpus: started under taskset, so that the server sizes its thread
+        # pools to those CPUs (pinning a running server later would leave
+        # it with one request thread per CPU of the machine, taking turns)
+        self.cmd = (["taskset", "-c", cpus] if cpus else []) + [
+            binary, "serve", "--host", "127.0.0.1", "--port",
+            str(self.port), "--data", datadir]
         self.p = subprocess.Popen(self.cmd, stdout=self.logf,
                                   stderr=subprocess.STDOUT)
         c = Client(self.port)
@@ -554,14 +560,18 @@ def run_wrk(port, script, items, tag, dur, conns, backup_c=None, delay=0.3,
     return r
 
 
+WRK_OPS = ("getitem", "putitem")
+
+
 def phase_wrk(srv, c, res, reps, dur, conns, getitems, loop_backups=False,
               key="wrk"):
-    # pin like run.sh: wrk on CPU 0, every server thread on CPU 1
-    subprocess.run(["taskset", "-a", "-p", "-c", "1", str(srv.p.pid)],
-                   check=True, stdout=subprocess.DEVNULL)
+    """Returns the server to go on with: the phase restarts it pinned like
+    run.sh (wrk on CPU 0, the server started on CPU 1), then unpinned."""
+    srv.stop()
+    srv = Server(srv.binary, srv.datadir, srv.logpath, cpus="1")
     bc = Client(srv.port)
     rows = []
-    for op in ("getitem", "putitem"):
+    for op in WRK_OPS:
         for r in range(reps):
             for with_backup in (False, True):
                 tag = "w%s%d%s%d" % (op, r, "b" if with_backup else "n",
@@ -588,9 +598,9 @@ def phase_wrk(srv, c, res, reps, dur, conns, getitems, loop_backups=False,
                        if with_backup else ""))
                 if with_backup and not loop_backups:
                     bc.ok("DeleteBackup", {"BackupArn": x["backup_arn"]})
-    subprocess.run(["taskset", "-a", "-p", "-c", "0,1", str(srv.p.pid)],
-                   check=True, stdout=subprocess.DEVNULL)
     res[key] = rows
+    srv.stop()
+    return Server(srv.binary, srv.datadir, srv.logpath)
 
 
 def phase_restore(args, res, binary, tmp):
@@ -662,11 +672,15 @@ def main():
     ap.add_argument("--loaders", type=int, default=4)
     ap.add_argument("--wrk-duration", type=int, default=10)
     ap.add_argument("--wrk-conns", type=int, default=16)
+    ap.add_argument("--wrk-ops", default="getitem,putitem",
+                    help="operations of the wrk phases")
     ap.add_argument("--getitem-keys", type=int, default=100000,
                     help="BENCH_ITEMS for getitem.lua: keys n0000000.. read")
     ap.add_argument("--out")
     ap.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
     args = ap.parse_args()
+    global WRK_OPS
+    WRK_OPS = tuple(o for o in args.wrk_ops.split(",") if o)
     binary = os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, "build", "tidemark"))
     args.out = args.out or os.path.join(
         ROOT, "bench", "out", "backup-" + time.strftime("%Y-%m-%dT%H%M%S"))
@@ -712,13 +726,15 @@ def main():
                 phase_throughput(srv, c, res, args.reps)
             if "wrk" in phases:
                 log("wrk:")
-                phase_wrk(srv, c, res, args.reps, args.wrk_duration,
-                          args.wrk_conns, args.getitem_keys)
+                srv = phase_wrk(srv, c, res, args.reps, args.wrk_duration,
+                                args.wrk_conns, args.getitem_keys)
+                c = Client(srv.port)
             if "wrkloop" in phases:
                 log("wrk, backups back to back through the loaded runs:")
-                phase_wrk(srv, c, res, args.reps, args.wrk_duration,
-                          args.wrk_conns, args.getitem_keys, loop_backups=True,
-                          key="wrkloop")
+                srv = phase_wrk(srv, c, res, args.reps, args.wrk_duration,
+                                args.wrk_conns, args.getitem_keys,
+                                loop_backups=True, key="wrkloop")
+                c = Client(srv.port)
             srv.stop()
             srv = None
             shutil.rmtree(os.path.join(tmp, "data"), ignore_errors=True)

@@ -504,12 +504,11 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
     m.backup_type = (int)b->type;
     if ((rc = backup_writer_open(b->path, &m, &w, err)))
         return rc;
-    /* compress on one helper thread per CPU while this one reads rows
-     * (all at SCHED_IDLE, inherited); without them the writer works
-     * alone */
-    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (backup_writer_set_threads(w, ncpu < 1 ? 1 : ncpu > 4 ? 4 : (int)ncpu,
-                                  err) != 0)
+    /* compress on one helper thread per CPU the process may use while
+     * this one reads rows (all at SCHED_IDLE, inherited); without them
+     * the writer works alone */
+    ncpu = (long)load_usable_cpus();
+    if (backup_writer_set_threads(w, ncpu > 4 ? 4 : (int)ncpu, err) != 0)
         tm_warn("%s; writing on one thread", err->msg);
     if ((rc = engine_cursor_open(rtx, no, &cur)) ||
         (rc = engine_cursor_seek(cur, NULL, 0, 0, 0))) {

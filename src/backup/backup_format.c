@@ -359,6 +359,7 @@ struct backup_writer {
                              _abort remains (set by either thread) */
     uint64_t salt;
     uint64_t off;         /* bytes written so far */
+    uint64_t flushed;     /* bytes handed to the disk (sync_file_range) */
     uint64_t hdr_len;
     XXH3_state_t *file_hash; /* over every byte written */
     XXH3_state_t *blk_hash;
@@ -413,6 +414,9 @@ struct backup_writer {
     struct tm_error bg_err;
 };
 
+/* Bytes of a backup file written between two hand-offs to the disk. */
+#define BACKUP_FLUSH_BYTES (1u << 20)
+
 static int w_io(struct backup_writer *w, struct tm_error *err,
                 const char *what, int e)
 {
@@ -435,6 +439,17 @@ static int w_write(struct backup_writer *w, const uint8_t *p, size_t n,
     }
     XXH3_64bits_update(w->file_hash, p, hashed);
     w->off += n;
+    if (w->off - w->flushed >= BACKUP_FLUSH_BYTES) {
+        /* hand what is written to the disk now, without waiting, rather
+         * than all of it at the final fdatasync: a burst of a whole
+         * backup file would queue the change log's fdatasyncs (every
+         * acknowledged write) behind it.  Advisory: the final sync
+         * reports errors. */
+        (void)sync_file_range(w->fd, (off_t)w->flushed,
+                              (off_t)(w->off - w->flushed),
+                              SYNC_FILE_RANGE_WRITE);
+        w->flushed = w->off;
+    }
     return 0;
 }
 

@@ -3,8 +3,10 @@
  */
 #include "base/load.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Atomic uint64_t requests;
 
@@ -31,4 +33,13 @@ uint64_t load_wait_quiet(uint64_t *seen, uint64_t max_wait_us)
     }
     *seen = now;
     return slept;
+}
+
+unsigned load_usable_cpus(void)
+{
+    cpu_set_t cpus;
+    long n = sched_getaffinity(0, sizeof cpus, &cpus) == 0
+                 ? CPU_COUNT(&cpus)
+                 : sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
 }

@@ -31,4 +31,10 @@ uint64_t load_requests(void);
  * Returns the microseconds slept. */
 uint64_t load_wait_quiet(uint64_t *seen, uint64_t max_wait_us);
 
+/* How many CPUs this process may run on (its affinity mask: taskset,
+ * cgroup cpusets), at least 1: the number of threads worth running side
+ * by side (request threads, a backup's compressing helpers); more only
+ * take turns on the same CPUs. */
+unsigned load_usable_cpus(void);
+
 #endif

@@ -789,13 +789,9 @@ int http_start(const struct http_options *o, struct api_ctx *ctx,
     }
     (void)slen;
     if (threads == 0) {
-        /* one per CPU this process may run on (taskset, cgroup cpusets):
-         * more threads than CPUs only switch between one another */
-        cpu_set_t cpus;
-        long n = sched_getaffinity(0, sizeof cpus, &cpus) == 0
-                     ? CPU_COUNT(&cpus)
-                     : sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
+        /* one per CPU this process may run on: more threads than CPUs
+         * only switch between one another */
+        threads = load_usable_cpus();
     }
     s->ctx = ctx;
     s->auth = o->auth;
