@@ -162,9 +162,18 @@ def run_pytest():
         tail.append(line)
         tail = tail[-5:]
     proc.wait()
-    text = "".join(tail)
-    passed = sum(int(x) for x in re.findall(r"(\d+) passed", text))
-    failed = sum(int(x) for x in re.findall(r"(\d+) (?:failed|error)", text))
+    # pytest's own summary only ("N failed, N passed, N skipped in 9.9s",
+    # between '=' when not quiet): a test's printed figures may also say
+    # "N failed" ("10 failed cleanly") and must not be counted
+    summary = ""
+    for line in reversed(tail):
+        if re.search(r"\d+ (?:passed|failed|errors?|skipped|deselected)\b.* "
+                     r"in [\d.]+s", line):
+            summary = line
+            break
+    passed = sum(int(x) for x in re.findall(r"(\d+) passed", summary))
+    failed = sum(int(x) for x in re.findall(r"(\d+) (?:failed|errors?)\b",
+                                            summary))
     if proc.returncode not in (0, 5) and failed == 0:
         failed = 1
     return passed, failed

@@ -217,18 +217,7 @@ def test_io_error_fails_that_backup_only(tmp_path, op, errno):
         assert r.status == 200, r
         bad = c.create_backup(TableName="notes", BackupName="during-fault")[
             "BackupDetails"]["BackupArn"]
-        deadline = time.monotonic() + 30
-        while True:     # CREATING, then gone
-            try:
-                st = c.describe_backup(BackupArn=bad)["BackupDescription"][
-                    "BackupDetails"]["BackupStatus"]
-            except ClientError as e:
-                assert e.response["Error"]["Code"] == \
-                    "BackupNotFoundException", e.response
-                break
-            assert st == "CREATING", st
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        assert settle(c, bad) is None   # CREATING, then gone
         text = srv.stderr_text()
         assert "failed and was removed" in text, text[-3000:]
         assert ("No space left on device" if errno == "ENOSPC"
