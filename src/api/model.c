@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/api_int.h"
+#include "base/jsonw.h"
 
 /* Enum sets as DynamoDB prints them (Java set order), where they differ
  * from the model's order. */
@@ -199,14 +200,10 @@ static int check(struct walk *w, int shape, const json_t *j)
         size_t i;
         json_t *v;
         json_array_foreach(j, i, v) {
-            char num[24];
-            size_t k = sizeof num, x = i + 1;
+            char num[21];
+            size_t nl = json_fmt_u64(num, (uint64_t)i + 1);
             int rc;
-            do
-                num[--k] = (char)('0' + x % 10);
-            while ((x /= 10) != 0);
-            if ((rc = descend(w, num + k, sizeof num - k, ".member", 7,
-                              s->elem, v)))
+            if ((rc = descend(w, num, nl, ".member", 7, s->elem, v)))
                 return rc;
         }
         return 0;

@@ -144,11 +144,30 @@ int json_put_raw(struct buf *b, const char *s)
     return buf_append(b, s, strlen(s));
 }
 
+size_t json_fmt_u64(char out[21], uint64_t v)
+{
+    char tmp[20];
+    size_t n = 0, i;
+
+    do
+        tmp[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    for (i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+    return n;
+}
+
 int json_put_i64(struct buf *b, int64_t v)
 {
-    char t[24];
-    int n = snprintf(t, sizeof t, "%" PRId64, v);
-    return buf_append(b, t, (size_t)n);
+    char t[22];
+    /* the magnitude without overflow at INT64_MIN */
+    uint64_t m = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+    size_t n;
+
+    t[0] = '-';
+    n = json_fmt_u64(t + (v < 0), m) + (v < 0);
+    return buf_append(b, t, n);
 }
 
 int json_put_time_ms(struct buf *b, int64_t ms)

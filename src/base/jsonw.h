@@ -27,6 +27,11 @@ int json_put_key(struct buf *b, const char *key);
 /* Append raw text (no escaping): punctuation and numbers. */
 int json_put_raw(struct buf *b, const char *s);
 
+/* `v` in decimal into `out`, NUL-terminated; returns the digits' count.
+ * By hand rather than snprintf: numbers go into every answer (and its
+ * x-amz-crc32 header). */
+size_t json_fmt_u64(char out[21], uint64_t v);
+
 /* Append a signed integer / an epoch-milliseconds time as DynamoDB's
  * seconds with a fraction (1764082395.123). */
 int json_put_i64(struct buf *b, int64_t v);

@@ -65,6 +65,7 @@
 #include "auth/sigv4.h"
 #include "base/clock.h"
 #include "base/crc32.h"
+#include "base/jsonw.h"
 #include "base/load.h"
 #include "base/log.h"
 #include "base/version.h"
@@ -229,24 +230,11 @@ static const char *date_now(void)
     return text;
 }
 
-static void put_u32(char out[11], uint32_t v)
-{
-    char tmp[10];
-    int n = 0;
-
-    do
-        tmp[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (n > 0)
-        *out++ = tmp[--n];
-    *out = '\0';
-}
-
 static enum MHD_Result reply(struct MHD_Connection *c, int status,
                              const char *ctype, uint8_t *data, size_t len)
 {
     struct MHD_Response *resp;
-    char rid[53], crc[11];
+    char rid[53], crc[21];
     enum MHD_Result ret;
 
     if (data == NULL) {
@@ -261,7 +249,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status,
         return MHD_NO;
     }
     request_id(rid);
-    put_u32(crc, crc32_update(0, data ? data : (uint8_t *)"", data ? len : 0));
+    json_fmt_u64(crc,
+                 crc32_update(0, data ? data : (uint8_t *)"", data ? len : 0));
     MHD_add_response_header(resp, "Date", date_now());
     MHD_add_response_header(resp, "Content-Type", ctype);
     MHD_add_response_header(resp, "x-amzn-RequestId", rid);
@@ -727,9 +716,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct hreq *h = *con_cls;
 
     (void)toe;
-    watch_set(c, W_WAIT, 1); /* for the next request on this connection */
-    if (h == NULL)
+    /* for the next request on this connection; a POST kept its watch */
+    if (h == NULL) {
+        watch_set(c, W_WAIT, 1);
         return;
+    }
+    watch_enter(h->watch, W_WAIT, 1);
     /* a request the engine answered after its client had gone never came
      * back through on_request: it is no longer in flight */
     if (h->state == H_PENDING) {

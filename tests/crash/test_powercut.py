@@ -74,6 +74,24 @@ class Writer(threading.Thread):
             return      # the server was killed: self.pending is in flight
 
 
+def check_acknowledged(got, model, writers, where):
+    """The table `got` holds exactly what was acknowledged (`model`; a
+    writer's write in flight at the cut may have landed or not, and the
+    model takes it if it did).  Returns how many items were checked."""
+    for w in writers:
+        if w.pending is not None:
+            k, v = w.pending
+            if got.get(k) == v:
+                model[k] = v        # the write in flight did land
+    want = {k: v for k, v in model.items() if v is not None}
+    assert got == want, (
+        "%s: missing %s, wrong %s, extra %s" % (
+            where, sorted(set(want) - set(got))[:5],
+            sorted(k for k in set(want) & set(got) if want[k] != got[k])[:5],
+            sorted(set(got) - set(want))[:5]))
+    return len(want)
+
+
 def state(c):
     got, body = {}, {"TableName": "notes"}
     while True:
@@ -135,20 +153,8 @@ def test_power_cut_keeps_what_was_acknowledged(tmp_path):
         srv = harness.Server(data, log_dir=str(tmp_path))
         srv.start()
         c = harness.RawClient(srv.port, timeout=60)
-        got = state(c)
-        for w in writers:
-            if w.pending is not None:
-                k, v = w.pending
-                if got.get(k) == v:
-                    model[k] = v        # the write in flight did land
-        want = {k: v for k, v in model.items() if v is not None}
-        assert got == want, (
-            "cycle %d (seed %d): missing %s, wrong %s, extra %s" % (
-                cycle, SEED, sorted(set(want) - set(got))[:5],
-                sorted(k for k in set(want) & set(got)
-                       if want[k] != got[k])[:5],
-                sorted(set(got) - set(want))[:5]))
-        checked += len(want)
+        checked += check_acknowledged(state(c), model, writers,
+                                      "cycle %d (seed %d)" % (cycle, SEED))
         listed = {b["BackupArn"]: b["BackupStatus"] for b in c.call(
             "ListBackups", {"TableName": "notes"})["BackupSummaries"]}
         for arn in backups:

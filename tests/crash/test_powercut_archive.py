@@ -44,7 +44,8 @@ from archive_check import (DAY, Store, caught_up, claims_hold,  # noqa: E402
                            now_ms, progress, store_equals_local,
                            store_is_prefix_of_local, wait_bases)
 from test_backup_s3 import store_url as new_store_url  # noqa: E402
-from test_powercut import LIB, THREADS, Writer, state  # noqa: E402
+from test_powercut import (LIB, THREADS, Writer,  # noqa: E402
+                           check_acknowledged, state)
 from test_s3_client import rgw  # noqa: E402,F401  (the fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -117,19 +118,7 @@ def test_power_cut_with_the_archive(rgw, tmp_path,  # noqa: F811
             # the server again: every acknowledged write
             srv, c = start(data, str(tmp_path / ("shadow%d" % (cycle + 1))))
             got = state(c)
-            for w in writers:
-                if w.pending is not None:
-                    k, v = w.pending
-                    if got.get(k) == v:
-                        model[k] = v        # the write in flight did land
-            want = {k: v for k, v in model.items() if v is not None}
-            assert got == want, (
-                "%s: missing %s, wrong %s, extra %s" % (
-                    where, sorted(set(want) - set(got))[:5],
-                    sorted(k for k in set(want) & set(got)
-                           if want[k] != got[k])[:5],
-                    sorted(set(got) - set(want))[:5]))
-            checked += len(want)
+            checked += check_acknowledged(got, model, writers, where)
             # the archive catches up, byte for byte
             deadline = time.monotonic() + 30
             while not caught_up(data):

@@ -552,14 +552,34 @@ def now_ms(raw, advance=0):
                     {"Milliseconds": advance})["NowMs"]
 
 
+def model_at(history, at):
+    """The model after the last write whose bracket ended by `at` (ms):
+    `history` lists (ms before the write was sent, ms after it was
+    acknowledged, the model then) in order.  A time inside a bracket,
+    where the write may or may not count, is refused."""
+    want = {}
+    for before, after, snap in history:
+        if after <= at:
+            want = snap
+        assert not (before <= at < after), \
+            "a restore time fell inside a write's bracket"
+    return want
+
+
+def scan_items(client, **kw):
+    """Every item a Scan with these parameters returns (boto3 client),
+    following LastEvaluatedKey, as a list."""
+    items = []
+    while True:
+        r = client.scan(**kw)
+        items += r["Items"]
+        if "LastEvaluatedKey" not in r:
+            return items
+        kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+
 def scan_notes(client, table):
     """Every item of a notes-shaped table (boto3 client), as
-    {(userId, noteId): item}, following LastEvaluatedKey."""
-    got, kw = {}, {}
-    while True:
-        r = client.scan(TableName=table, **kw)
-        for it in r["Items"]:
-            got[(it["userId"]["S"], it["noteId"]["S"])] = it
-        if "LastEvaluatedKey" not in r:
-            return got
-        kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+    {(userId, noteId): item}."""
+    return {(it["userId"]["S"], it["noteId"]["S"]): it
+            for it in scan_items(client, TableName=table)}

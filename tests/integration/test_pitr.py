@@ -21,16 +21,8 @@ def wait_active(c, name, timeout=20):
 
 
 def scan_all(c, name):
-    items, start = [], None
-    while True:
-        kw = {"TableName": name}
-        if start:
-            kw["ExclusiveStartKey"] = start
-        r = c.scan(**kw)
-        items += r["Items"]
-        start = r.get("LastEvaluatedKey")
-        if not start:
-            return {i["noteId"]["S"]: i for i in items}
+    return {i["noteId"]["S"]: i
+            for i in harness.scan_items(c, TableName=name)}
 
 
 def test_describe_and_update(ddb_nv, notes):

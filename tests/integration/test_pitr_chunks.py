@@ -55,20 +55,9 @@ now_ms = harness.now_ms
 
 
 def scan_all(c, name, index=None):
-    items, start = [], None
-    while True:
-        kw = {"TableName": name}
-        if index:
-            kw["IndexName"] = index
-        else:
-            kw["ConsistentRead"] = True
-        if start:
-            kw["ExclusiveStartKey"] = start
-        r = c.scan(**kw)
-        items += r["Items"]
-        start = r.get("LastEvaluatedKey")
-        if not start:
-            return sorted(items, key=lambda i: i["noteId"]["S"])
+    kw = {"IndexName": index} if index else {"ConsistentRead": True}
+    return sorted(harness.scan_items(c, TableName=name, **kw),
+                  key=lambda i: i["noteId"]["S"])
 
 
 def wait_active(c, name, timeout=30):
@@ -154,12 +143,7 @@ def check_restore(c, raw, history, at, n):
         want = history[-1][2]
     else:
         body["RestoreDateTime"] = at / 1000.0
-        want = {}
-        for before, after, snap in history:
-            if after <= at:
-                want = snap
-            assert not (before <= at < after), \
-                "a restore time fell inside a write's bracket"
+        want = harness.model_at(history, at)
     raw.call("RestoreTableToPointInTime", body)
     name = "restored%d" % n
     t = wait_active(c, name)

@@ -38,17 +38,8 @@ now_ms = harness.now_ms
 
 
 def scan_all(c, name):
-    items, start = {}, None
-    while True:
-        kw = {"TableName": name, "ConsistentRead": True}
-        if start:
-            kw["ExclusiveStartKey"] = start
-        r = c.scan(**kw)
-        for i in r["Items"]:
-            items[i["noteId"]["S"]] = i
-        start = r.get("LastEvaluatedKey")
-        if not start:
-            return items
+    return {i["noteId"]["S"]: i for i in harness.scan_items(
+        c, TableName=name, ConsistentRead=True)}
 
 
 def wait_active(c, name, timeout=30):
@@ -125,13 +116,7 @@ def test_restores_match_the_model(moved):
             want = model
         else:
             body["RestoreDateTime"] = at / 1000.0
-            # the state after the last write whose bracket ended by `at`
-            want = {}
-            for before, after, snap in history:
-                if after <= at:
-                    want = snap
-                assert not (before <= at < after), \
-                    "a restore time fell inside a write's bracket"
+            want = harness.model_at(history, at)
         raw.call("RestoreTableToPointInTime", body)
         wait_active(c, "restored%d" % n)
         got = scan_all(c, "restored%d" % n)

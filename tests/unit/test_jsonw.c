@@ -6,6 +6,7 @@
  * the output of valid UTF-8 parses back (jansson) to the same string.
  */
 #include <jansson.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -123,10 +124,42 @@ static void test_parses_back(void)
     }
 }
 
+/* json_fmt_u64 and json_put_i64 against snprintf, at the edges and on
+ * random values of every length. */
+static void test_integers(void)
+{
+    static const uint64_t u[] = {0, 1, 9, 10, 99, 4294967295u,
+                                 4294967296u, UINT64_MAX};
+    static const int64_t s[] = {0, -1, 1, INT64_MAX, INT64_MIN,
+                                INT64_MIN + 1};
+    char got[22], want[32];
+    uint64_t x = 88172645463325252ull;
+
+    for (size_t i = 0; i < sizeof u / sizeof *u; i++) {
+        snprintf(want, sizeof want, "%" PRIu64, u[i]);
+        ASSERT_EQ(json_fmt_u64(got, u[i]), strlen(want));
+        ASSERT_STR_EQ(got, want);
+    }
+    for (int i = 0; i < 1000; i++) {
+        struct buf b;
+        int64_t v = i < (int)(sizeof s / sizeof *s) ? s[i] : (int64_t)x;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (i % 3 == 0)
+            v >>= (unsigned)(x % 63); /* shorter numbers too */
+        snprintf(want, sizeof want, "%" PRId64, v);
+        buf_init(&b, 64);
+        ASSERT_EQ(json_put_i64(&b, v), 0);
+        ASSERT_EQ(b.len, strlen(want));
+        ASSERT_MEM_EQ(b.data, want, b.len);
+        buf_free(&b);
+    }
+}
+
 int main(void)
 {
     RUN(test_every_byte_everywhere);
     RUN(test_neighbours_and_random);
     RUN(test_parses_back);
+    RUN(test_integers);
     return TEST_DONE();
 }
