@@ -60,7 +60,7 @@ DEB_BUILD := build-essential pkg-config libmicrohttpd-dev libjansson-dev \
              libcurl4-openssl-dev zlib1g-dev
 DEB_TEST  := python3-boto3 python3-pytest awscli clang libclang-rt-14-dev openssl \
              chromium
-DEB_BENCH := wrk nginx-light
+DEB_BENCH := wrk nginx-light valgrind
 
 .PHONY: all run test unit unit-asan fuzz-build fuzz integration deps soak bench-memory \
         deps-test deps-bench bench clean FORCE

@@ -239,7 +239,8 @@ def free_port():
 
 
 class Server:
-    def __init__(self, binary, datadir, logpath, cpus=None):
+    def __init__(self, binary, datadir, logpath, cpus=None, prefix=(),
+                 extra=()):
         self.port = free_port()
         self.binary = binary
         self.datadir = datadir
@@ -247,10 +248,12 @@ class Server:
         self.logf = open(logpath, "ab")
         # cpus: started under taskset, so that the server sizes its thread
         # pools to those CPUs (pinning a running server later would leave
-        # it with one request thread per CPU of the machine, taking turns)
-        self.cmd = (["taskset", "-c", cpus] if cpus else []) + [
+        # it with one request thread per CPU of the machine, taking turns);
+        # prefix: a command the server runs under (valgrind); extra: more
+        # options for `serve`
+        self.cmd = (["taskset", "-c", cpus] if cpus else []) + list(prefix) + [
             binary, "serve", "--host", "127.0.0.1", "--port",
-            str(self.port), "--data", datadir]
+            str(self.port), "--data", datadir] + list(extra)
         self.p = subprocess.Popen(self.cmd, stdout=self.logf,
                                   stderr=subprocess.STDOUT)
         c = Client(self.port)

@@ -45,6 +45,7 @@
 #include "archive/archive.h"
 #include "auth/credentials.h"
 #include "base/fsio.h"
+#include "base/jsonmem.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "cli/cli.h"
@@ -77,6 +78,7 @@ struct config {
     const char *tls_cert;
     const char *tls_key;
     unsigned max_connections, idle_timeout, max_pending, request_timeout;
+    unsigned map_gb;  /* --map-size-gb: LMDB's map (0: the engine's 64) */
     size_t max_buffered;
     struct backup_scheduler *schedules;
 };
@@ -179,6 +181,11 @@ static void usage(FILE *f)
             "(default 60);\n"
             "                     a first line must come within "
             "--idle-timeout + S\n"
+            "  --map-size-gb N    the most the state (LMDB's map) may grow "
+            "to, in GiB\n"
+            "                     (default 64; address space, not memory: "
+            "valgrind\n"
+            "                     wants 4 or less)\n"
             "  --max-pending N    requests waiting for the engine at most "
             "(default\n"
             "                     1024); more get ThrottlingException\n"
@@ -282,6 +289,7 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
                    strcmp(a, "--idle-timeout") == 0 ||
                    strcmp(a, "--request-timeout") == 0 ||
                    strcmp(a, "--max-pending") == 0 ||
+                   strcmp(a, "--map-size-gb") == 0 ||
                    strcmp(a, "--max-buffered-mb") == 0) {
             char *end;
             unsigned long n = strtoul(v, &end, 10);
@@ -297,6 +305,8 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
                 c->request_timeout = (unsigned)n;
             else if (strcmp(a, "--max-pending") == 0)
                 c->max_pending = (unsigned)n;
+            else if (strcmp(a, "--map-size-gb") == 0)
+                c->map_gb = (unsigned)n;
             else
                 c->max_buffered = (size_t)n << 20;
         } else if (strcmp(a, "--tls-cert") == 0) {
@@ -347,6 +357,9 @@ int main(int argc, char **argv)
     sigset_t set;
     int exit_now, rc, sig = 0;
 
+    /* before any JSON value exists: request bodies parse into their
+     * request's arena (src/base/jsonmem.h) */
+    jsonmem_init();
     if (argc > 1 && strcmp(argv[1], "backup") == 0)
         return cli_backup_main(argc, argv);
     if (argc > 1 && strcmp(argv[1], "history") == 0)
@@ -408,6 +421,7 @@ int main(int argc, char **argv)
     tm_error_clear(&err);
     eo.data_dir = c.data;
     eo.sync = c.sync;
+    eo.map_bytes = (size_t)c.map_gb << 30;
     /* an archive will ship the log: keep all of it until it pins it */
     remote = c.backup_store && strncmp(c.backup_store, "s3://", 5) == 0;
     eo.archive_hold = remote;

@@ -26,6 +26,7 @@
 
 #include "base/clock.h"
 #include "base/fsio.h"
+#include "base/jsonmem.h"
 #include "base/jsonw.h"
 #include "base/log.h"
 
@@ -111,7 +112,7 @@ static int advance_clock(struct api_req *r, const uint8_t *body, size_t len)
     int64_t ms = 0;
     int has;
 
-    r->body = json_loadb((const char *)body, len, 0, &jerr);
+    r->body = jsonmem_loadb(r->arena, (const char *)body, len, 0, &jerr);
     if (r->body == NULL || !json_is_object(r->body)) {
         tm_error_set(&r->err, TM_ESERIALIZATION, "a JSON object is needed");
         return API_DONE;
@@ -126,10 +127,7 @@ static int advance_clock(struct api_req *r, const uint8_t *body, size_t len)
     clock_advance_ms(ms);
     j = json_pack("{s:I}", "NowMs", (json_int_t)clock_now_ms());
     if (j) {
-        char *text = json_dumps(j, JSON_COMPACT);
-        if (text)
-            buf_append(&r->out, text, strlen(text));
-        free(text);
+        jsonmem_dump(j, JSON_COMPACT, &r->out);
         json_decref(j);
     }
     tm_debug("test clock moved forward %lld ms", (long long)ms);
@@ -138,11 +136,8 @@ static int advance_clock(struct api_req *r, const uint8_t *body, size_t len)
 
 static void put_json(struct api_req *r, json_t *j)
 {
-    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-    if (text)
-        buf_append(&r->out, text, strlen(text));
-    free(text);
+    if (j)
+        jsonmem_dump(j, JSON_COMPACT, &r->out);
     json_decref(j);
 }
 
@@ -164,7 +159,7 @@ static int inject_fault(struct api_req *r, const uint8_t *body, size_t len)
     int clear = 0, torn = 0, has_id = 0, has, id;
     long hits, failed;
 
-    r->body = json_loadb((const char *)body, len, 0, &jerr);
+    r->body = jsonmem_loadb(r->arena, (const char *)body, len, 0, &jerr);
     if (r->body == NULL || !json_is_object(r->body)) {
         tm_error_set(&r->err, TM_ESERIALIZATION, "a JSON object is needed");
         return API_DONE;
@@ -270,7 +265,8 @@ int api_handle(struct api_req *r, const char *target, const uint8_t *body,
                      target ? target : "");
         return API_DONE;
     }
-    r->body = json_loadb((const char *)body, len, JSON_ALLOW_NUL, &jerr);
+    r->body = jsonmem_loadb(r->arena, (const char *)body, len,
+                            JSON_ALLOW_NUL, &jerr);
     if (r->body == NULL || !json_is_object(r->body)) {
         tm_error_set(&r->err, TM_ESERIALIZATION,
                      r->body ? "Start of list found where not expected"
@@ -567,41 +563,37 @@ int req_int(struct api_req *r, json_t *obj, const char *field, int64_t *out,
 
 void check_table_name(struct verrs *v, const char *name, const char *path)
 {
-    size_t n;
+    size_t chars = 0;
+    int bad_char = 0;
     char *shown;
 
     if (name == NULL) {
         verrs_add(v, "null", path, "Member must not be null");
         return;
     }
-    n = strlen(name);
-    shown = malloc(n + 3);
+    /* DDB counts characters (Java's String length), not bytes */
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+        chars += (*c & 0xC0) != 0x80;
+        bad_char |= !((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9') || *c == '_' || *c == '.' ||
+                      *c == '-');
+    }
+    if (chars >= 3 && chars <= 255 && !bad_char)
+        return; /* the common case: no message to build */
+    shown = malloc(strlen(name) + 3);
     if (shown == NULL)
         return;
-    snprintf(shown, n + 3, "'%s'", name);
-    /* DDB counts characters (Java's String length), not bytes */
-    {
-        size_t chars = 0;
-        for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-            chars += (*c & 0xC0) != 0x80;
-        n = chars;
-    }
-    if (n < 3)
+    snprintf(shown, strlen(name) + 3, "'%s'", name);
+    if (chars < 3)
         verrs_add(v, shown, path,
                   "Member must have length greater than or equal to 3");
-    if (n > 255)
+    if (chars > 255)
         verrs_add(v, shown, path,
                   "Member must have length less than or equal to 255");
-    for (size_t i = 0; name[i]; i++) {
-        char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
-            verrs_add(v, shown, path,
-                      "Member must satisfy regular expression pattern: "
-                      "[a-zA-Z0-9_.-]+");
-            break;
-        }
-    }
+    if (bad_char)
+        verrs_add(v, shown, path,
+                  "Member must satisfy regular expression pattern: "
+                  "[a-zA-Z0-9_.-]+");
     free(shown);
 }
 

@@ -347,10 +347,41 @@ int api_describe_backup(struct api_req *r)
     return rc ? rc : buf_putc(&r->out, '}');
 }
 
+struct delete_state {
+    const char *arn;
+    struct backup_info *b;   /* the deleted backup's description */
+};
+
+/* On a job thread: removing a backup syncs the store's directory and, for
+ * a backup in the object store, takes round trips a slow store can make
+ * long; a request thread blocked on them would hold every other
+ * connection it serves. */
+static int delete_job(struct api_req *r)
+{
+    struct delete_state *s = r->state;
+    return backup_store_delete(r->ctx->backups, s->arn, r->arena, &s->b,
+                               &r->err);
+}
+
+/* DeleteBackup's answer: the description, DELETED. */
+static int delete_finish(struct api_req *r)
+{
+    struct delete_state *s = r->state;
+    int rc;
+
+    if (r->op.rc < 0)
+        return r->op.rc;
+    rc = json_put_raw(&r->out, "{\"BackupDescription\":");
+    if (rc == 0)
+        rc = put_description(r, &r->out, s->b, "DELETED");
+    return rc ? rc : buf_putc(&r->out, '}');
+}
+
 int api_delete_backup(struct api_req *r)
 {
     const char *arn;
     struct backup_info *b;
+    struct delete_state *s;
     int rc;
 
     if ((rc = arn_arg(r, &arn)))
@@ -369,13 +400,14 @@ int api_delete_backup(struct api_req *r)
         buf_free(&ts);
         return rc;
     }
-    if ((rc = backup_store_delete(r->ctx->backups, arn, r->arena, &b,
-                                  &r->err)))
-        return rc;
-    rc = json_put_raw(&r->out, "{\"BackupDescription\":");
-    if (rc == 0)
-        rc = put_description(r, &r->out, b, "DELETED");
-    return rc ? rc : buf_putc(&r->out, '}');
+    s = arena_calloc(r->arena, 1, sizeof *s);
+    if (s == NULL)
+        return tm_error_set(&r->err, TM_ENOMEM, "out of memory");
+    s->arn = arn;
+    r->state = s;
+    r->job = delete_job;
+    r->finish = delete_finish;
+    return API_PENDING;
 }
 
 /* ---- ListBackups -------------------------------------------------------- */
@@ -791,8 +823,13 @@ int api_restore_table_from_backup(struct api_req *r)
         t->indexes[i].status = INDEX_ACTIVE;
         t->indexes[i].backfilling = 0;
     }
-    if (backup_store_use(r->ctx->backups, arn, +1) != 0) {
+    if ((rc = backup_store_use(r->ctx->backups, arn, +1)) != 0) {
         table_free(t);
+        if (rc == TM_EBACKUPNOTFOUND)
+            return tm_error_set(&r->err, TM_EBACKUPNOTFOUND,
+                                "Backup not found: %s (it is being "
+                                "deleted)",
+                                arn);
         if (b->creating)
             return tm_error_set(&r->err, TM_EBACKUPINUSE,
                                 "Backup is being created: %s; restore it "

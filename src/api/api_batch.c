@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonmem.h"
 #include "base/jsonw.h"
 
 #define BATCH_WRITE_MAX 25
@@ -444,27 +445,23 @@ int api_batch_get_item(struct api_req *r)
             rc |= json_put_cstr(&r->out, b->name);
             rc |= json_put_raw(&r->out, ":{\"Keys\":[");
             for (; i < b->nkeys; i++) {
-                char *text;
                 if (b->keyj[i] == NULL)
                     continue;
-                text = json_dumps(b->keyj[i], JSON_COMPACT | JSON_ENCODE_ANY);
                 if (!kfirst)
                     rc |= buf_putc(&r->out, ',');
                 kfirst = 0;
-                rc |= text ? json_put_raw(&r->out, text) : TM_ENOMEM;
-                free(text);
+                rc |= jsonmem_dump(b->keyj[i],
+                                   JSON_COMPACT | JSON_ENCODE_ANY, &r->out);
             }
             rc |= buf_putc(&r->out, ']');
             /* carry the table's other members over unchanged */
             json_object_foreach(b->req, key, val) {
-                char *text;
                 if (strcmp(key, "Keys") == 0)
                     continue;
-                text = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
                 rc |= buf_putc(&r->out, ',');
                 rc |= json_put_key(&r->out, key);
-                rc |= text ? json_put_raw(&r->out, text) : TM_ENOMEM;
-                free(text);
+                rc |= jsonmem_dump(val, JSON_COMPACT | JSON_ENCODE_ANY,
+                                   &r->out);
             }
             rc |= buf_putc(&r->out, '}');
         }

@@ -38,6 +38,7 @@
 
 #include "base/clock.h"
 #include "base/hash.h"
+#include "base/jsonmem.h"
 #include "base/jsonw.h"
 #include "base/log.h"
 #include "export/export.h"
@@ -159,7 +160,7 @@ static uint64_t fingerprint(json_t *body)
     if (c == NULL)
         return 0;
     json_object_del(c, "ClientToken");
-    text = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
+    text = jsonmem_dumps(c, JSON_COMPACT | JSON_SORT_KEYS);
     if (text)
         h = hash64(text, strlen(text));
     free(text);
@@ -608,7 +609,7 @@ static int import_finish(struct api_req *r)
 
 static char *dump(struct api_req *r, json_t *j)
 {
-    char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = jsonmem_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char *copy = text ? arena_strdup(r->arena, text) : NULL;
     free(text);
     return copy;

@@ -59,6 +59,7 @@
 #include <strings.h>
 
 #include "base/jsonw.h"
+#include "base/utf8.h"
 
 #define TAG_KEY_MAX 128    /* characters (UTF-16 units, as Java counts) */
 #define TAG_VALUE_MAX 256
@@ -73,39 +74,6 @@ struct ptag {
 };
 
 /* ==== Characters ========================================================= */
-
-/* Decode one UTF-8 sequence at s[0..n): its code point and length, or -1
- * for malformed input (overlong forms, surrogates, beyond U+10FFFF). */
-static int utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t c = s[0], min;
-    int len, i;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if ((c & 0xe0) == 0xc0) {
-        len = 2, c &= 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        len = 3, c &= 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-        len = 4, c &= 0x07, min = 0x10000;
-    } else {
-        return -1;
-    }
-    if ((size_t)len > n)
-        return -1;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return -1;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return -1;
-    *cp = c;
-    return len;
-}
 
 /* Code points that are neither letters, numbers nor separators (\p{L},
  * \p{N}, \p{Z}), by block.  An approximation of the Unicode tables that

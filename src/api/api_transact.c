@@ -31,6 +31,7 @@
 
 #include "base/clock.h"
 #include "base/hash.h"
+#include "base/jsonmem.h"
 #include "base/jsonw.h"
 #include "expr/expr.h"
 
@@ -111,7 +112,7 @@ static uint64_t fingerprint(json_t *body)
         return 0;
     json_object_del(copy, "ClientRequestToken");
     json_object_del(copy, "ReturnConsumedCapacity");
-    text = json_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
+    text = jsonmem_dumps(copy, JSON_COMPACT | JSON_SORT_KEYS);
     if (text)
         h = hash64(text, strlen(text));
     free(text);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "base/fsio.h"
+#include "base/jsonmem.h"
 
 /* ---- object names ------------------------------------------------------ */
 
@@ -353,7 +354,7 @@ int archive_progress_save(const char *path, const struct archive_progress *p,
                                         "up", p->bases[i].up));
     json_object_set(o, "segments", segs);
     json_object_set(o, "bases", bases);
-    text = json_dumps(o, JSON_COMPACT);
+    text = jsonmem_dumps(o, JSON_COMPACT);
     if (text == NULL)
         goto nomem;
     len = strlen(text);

@@ -27,6 +27,7 @@
 #include "base/clock.h"
 #include "base/fsio.h"
 #include "base/joblist.h"
+#include "base/jsonmem.h"
 #include "base/load.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
@@ -187,7 +188,7 @@ static int write_sidecar(struct backup_store *s, const struct backup_info *b,
 {
     char path[4096], tmp[4200], what[4400];
     json_t *o = sidecar_json(b, 0);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
     int fd, e, renamed = 0;
 
     json_decref(o);
@@ -311,7 +312,7 @@ static struct backup_info *parse_sidecar_in(const char *dir, json_t *o,
     b->table_name = strdup(tn);
     b->table_id = strdup(tid);
     b->table_arn = strdup(tarn);
-    b->table_json = json_dumps(table, JSON_COMPACT);
+    b->table_json = jsonmem_dumps(table, JSON_COMPACT);
     b->path = strdup(file);
     if (!b->arn || !b->id || !b->name || !b->table_name || !b->table_id ||
         !b->table_arn || !b->table_json || !b->path) {
@@ -326,10 +327,8 @@ out:
 int backup_info_to_json(const struct backup_info *b, struct buf *out)
 {
     json_t *o = sidecar_json(b, 1);
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    int rc = text ? buf_append(out, text, strlen(text)) : TM_ENOMEM;
+    int rc = o ? jsonmem_dump(o, JSON_COMPACT, out) : TM_ENOMEM;
 
-    free(text);
     json_decref(o);
     return rc;
 }
@@ -783,7 +782,7 @@ static int upload_until_done(struct backup_store *s, struct backup_info *b,
         }
         if (rc == 0) {
             o = sidecar_json(b, 1);
-            text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            text = o ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
             json_decref(o);
             snprintf(key, sizeof key, "%s.json", b->id);
             rc = text ? s3_put_mem(c, key, text, strlen(text), err)
@@ -1461,16 +1460,30 @@ int backup_store_delete(struct backup_store *s, const char *arn,
         return tm_error_set(err, TM_EBACKUPINUSE,
                             "Backup is being used to restore table: %s", arn);
     }
+    if (b->deleting) {
+        pthread_mutex_unlock(&s->lock);
+        return tm_error_set(err, TM_EBACKUPINUSE,
+                            "Backup is being deleted: %s", arn);
+    }
     if (b->remote) {
+        /* the objects go outside the lock (round trips to the store);
+         * `deleting` keeps a restore from taking the backup meanwhile
+         * (backup_store_use) and a second delete from racing this one */
         struct backup_info *c = info_copy(b, NULL);
+        b->deleting = 1;
         pthread_mutex_unlock(&s->lock);
         rc = c ? remote_delete(s, c, err)
                : tm_error_set(err, TM_ENOMEM, "out of memory");
         info_free(c);
-        if (rc)
-            return rc;
         pthread_mutex_lock(&s->lock);
-        if ((i = find(s, arn)) < 0) {
+        i = find(s, arn);
+        if (i >= 0)
+            s->v[i]->deleting = 0;
+        if (rc) {
+            pthread_mutex_unlock(&s->lock);
+            return rc;
+        }
+        if (i < 0) {
             pthread_mutex_unlock(&s->lock);
             return tm_error_set(err, TM_EBACKUPNOTFOUND,
                                 "Backup not found: %s", arn);
@@ -1510,7 +1523,7 @@ int backup_store_use(struct backup_store *s, const char *arn, int delta)
 
     pthread_mutex_lock(&s->lock);
     i = find(s, arn);
-    if (i < 0)
+    if (i < 0 || (delta > 0 && s->v[i]->deleting))
         rc = TM_EBACKUPNOTFOUND;
     else if (delta > 0 && (s->v[i]->restores > 0 || s->v[i]->creating))
         rc = TM_EBACKUPINUSE;

@@ -63,6 +63,8 @@ struct backup_info {
     int creating;           /* BackupStatus CREATING: being written (or
                                uploaded) */
     int uploading;          /* creating, rows file complete, uploading */
+    int deleting;           /* DeleteBackup is removing its objects from
+                               the object store: no new restore takes it */
     int remote;             /* lives in the object store; `path` is where
                                backup_store_fetch puts a local copy */
     uint64_t table_no;      /* the table's row-key prefix number */
@@ -189,7 +191,8 @@ int backup_store_delete(struct backup_store *s, const char *arn,
 /* Mark backup `arn` as read by one more (+1) or one fewer (-1) restore.
  * +1 fails with TM_EBACKUPINUSE when a restore already reads it (one
  * restore per backup at a time, as on DynamoDB) or while it is being
- * created. */
+ * created, and with TM_EBACKUPNOTFOUND when it is gone or being deleted
+ * (a remote backup's objects are going). */
 int backup_store_use(struct backup_store *s, const char *arn, int delta);
 
 /* Remove SYSTEM backups past their expiry.  Returns how many. */

@@ -3,63 +3,17 @@
  */
 #include "base/jsonw.h"
 #include "base/err.h"
+#include "base/jsonscan.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
-/* Whether any of the 8 bytes in `v` needs escaping in a JSON string: a
- * control character (< 0x20), '"' or '\\'.  The usual SWAR tests: a
- * byte x of v is below k (k <= 0x80) when (x - k) borrows into its top
- * bit while x's top bit is clear; a byte equals c when v ^ c has a zero
- * byte.  Exact: no false positives, no misses. */
-static int needs_escape8(uint64_t v)
-{
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-    uint64_t q = v ^ (ones * '"'), bs = v ^ (ones * '\\');
-    uint64_t lt = (v - ones * 0x20) & ~v;
-
-    return ((lt | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & high) != 0;
-}
-
-/* How many leading bytes of p[0..n) need no escaping, 16 at a time with
- * SSE2 (every x86-64 has it), else 8 at a time with needs_escape8. */
-static size_t plain_prefix(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i c1f = _mm_set1_epi8(0x1f);
-
-    for (; n - i >= 16; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
-        /* bytes <= 0x1f are those whose unsigned max with 0x1f is 0x1f */
-        __m128i m = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-            _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f));
-        if (_mm_movemask_epi8(m) != 0)
-            break;
-    }
-#endif
-    for (; n - i >= 8; i += 8) {
-        uint64_t v;
-        memcpy(&v, p + i, 8);
-        if (needs_escape8(v))
-            break;
-    }
-    while (i < n && p[i] >= 0x20 && p[i] != '"' && p[i] != '\\')
-        i++;
-    return i;
-}
 
 int json_put_str(struct buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *)s;
-    size_t i = plain_prefix(p, n), run = i;
+    size_t i = json_plain_run(p, n, NULL), run = i;
     int rc;
 
     /* the common case, nothing to escape: one reservation, one copy */
@@ -83,7 +37,7 @@ int json_put_str(struct buf *b, const char *s, size_t n)
          * escape (a 1 MB Scan page spent 43% of its CPU in the bytewise
          * loop); the first run was measured above */
         {
-            size_t k = plain_prefix(p + i, n - i);
+            size_t k = json_plain_run(p + i, n - i, NULL);
             if (k) {
                 run += k;
                 i += k;

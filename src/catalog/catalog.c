@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonmem.h"
+
 struct catalog {
     pthread_rwlock_t lock;
     struct table **v; /* sorted by name */
@@ -448,7 +450,6 @@ static int status_parse(const char *s, enum table_status *out)
 int table_to_json(const struct table *t, struct buf *out)
 {
     json_t *o = json_object(), *attrs = json_array();
-    char *text = NULL;
     int rc = TM_ENOMEM;
 
     if (o == NULL || attrs == NULL)
@@ -535,12 +536,8 @@ int table_to_json(const struct table *t, struct buf *out)
                                 json_integer((json_int_t)t->restore_source_no));
         }
     }
-    text = json_dumps(o, JSON_COMPACT);
-    if (text == NULL)
-        goto out;
-    rc = buf_append(out, text, strlen(text));
+    rc = jsonmem_dump(o, JSON_COMPACT, out);
 out:
-    free(text);
     json_decref(attrs);
     json_decref(o);
     return rc;

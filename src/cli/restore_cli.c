@@ -21,9 +21,12 @@
  *   3. download the base file and the chunks ("downloading", bytes),
  *      reassembling the segments in DIR.partial/.archive/wal;
  *   4. open DIR.partial as a fresh data directory (the engine), create
- *      the table from the base's definition (schema, indexes; a new table
- *      id; RestoreSummary names the source table and the time), load the
- *      base's rows ("loading", rows; indexes built as rows arrive) and
+ *      the table from its definition as of TIME (the base's, then the
+ *      last TABLE_UPDATE of the same table in the log up to TIME, so an
+ *      index added or dropped after the base is as it was at TIME; a new
+ *      table id; RestoreSummary names the source table and the time),
+ *      load the base's rows ("loading", rows; indexes built as rows
+ *      arrive) and
  *      replay the table's changes up to TIME inclusive ("replaying") with
  *      the restore module's own ops (restore_run_file), then flip it
  *      ACTIVE;
@@ -62,6 +65,7 @@
 #include "catalog/catalog.h"
 #include "engine/engine.h"
 #include "restore/restore.h"
+#include "wal/wal.h"
 #include "s3/s3.h"
 
 #define MARKER "RESTORE-IN-PROGRESS"
@@ -256,6 +260,62 @@ static int create_apply(struct engine_wtx *w, void *arg,
     return restore_target_create(w, &c->t, c->a, &c->desc, err);
 }
 
+/* The source table's definition as of `until`: the base's, unless the
+ * log after the base holds a later one (TABLE_UPDATE: an index added or
+ * removed, billing changed) for the same incarnation at or before
+ * `until`.  On success *out is the definition to restore (the caller
+ * frees it) and *updates how many catalog records changed it. */
+static int definition_at(const char *wal_dir, uint64_t from_lsn,
+                         int64_t until, const char *base_json,
+                         struct table **out, unsigned *updates,
+                         struct tm_error *err)
+{
+    struct wal_reader *r = NULL;
+    struct wal_record rec;
+    struct table *t = NULL;
+    int rc;
+
+    *updates = 0;
+    rc = table_from_json((const uint8_t *)base_json, strlen(base_json), &t,
+                         err);
+    if (rc)
+        return rc;
+    rc = wal_reader_open(wal_dir, NULL, from_lsn, &r, err);
+    if (rc) {
+        table_free(t);
+        return rc;
+    }
+    while ((rc = wal_reader_next(r, &rec, err)) == 1) {
+        struct table *u;
+
+        if (rec.time_ms > until)
+            break;
+        rc = engine_table_parse(&rec, &u);
+        if (rc < 0) {
+            tm_error_set(err, rc, "change log record %llu: a table "
+                                  "definition that cannot be read",
+                         (unsigned long long)rec.lsn);
+            break;
+        }
+        if (rc == 0)
+            continue; /* a row's change, or another catalog record */
+        if (strcmp(u->id, t->id) == 0) {
+            table_free(t);
+            t = u;
+            (*updates)++;
+        } else {
+            table_free(u);
+        }
+    }
+    wal_reader_close(r);
+    if (rc < 0) {
+        table_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
 /* The bases of table `name`, and the pick for `a->until`. */
 static int pick_base(const struct args *a, const char *where,
                      struct archive_base *v, size_t n,
@@ -332,6 +392,7 @@ static int run(const struct args *a)
     char where[1200], t0[64], t1[64];
     const char *name = a->as ? a->as : a->table;
     size_t nbases;
+    unsigned updates = 0;
     int rc = 1, made = 0, existed, tries;
     uint64_t t_start = clock_mono_ns();
 
@@ -460,11 +521,11 @@ static int run(const struct args *a)
         rc = 1;
         goto out;
     }
-    if (table_from_json((const uint8_t *)base->b->table_json,
-                        strlen(base->b->table_json), &ca.t, &err) != 0 ||
+    if (definition_at(walscratch, base->b->lsn + 1, a->until,
+                      base->b->table_json, &ca.t, &updates, &err) != 0 ||
         restore_target_init(ca.t, name) != 0 ||
         (ca.t->restore_table_arn = strdup(base->b->table_arn)) == NULL) {
-        fprintf(stderr, "tidemark restore: the base's table definition "
+        fprintf(stderr, "tidemark restore: the table's definition "
                         "cannot be used: %s\n",
                 err.msg[0] ? err.msg : "out of memory");
         rc = 1;
@@ -543,11 +604,16 @@ static int run(const struct args *a)
            " items from the base snapshot of %s, %" PRIu64
            " changes replayed from %zu archived log segments (%.1f MB "
            "downloaded), in %.1f s\n"
+           "its definition: the base's%s\n"
            "serve it with: tidemark serve --data %s\n",
            a->table, a->as ? " as " : "", a->as ? a->as : "", t0, a->data,
            res.rows, t1, res.changes, log.nsegs,
            (double)(base->file_bytes + log.bytes) / 1048576.0,
-           (double)(clock_mono_ns() - t_start) / 1e9, a->data);
+           (double)(clock_mono_ns() - t_start) / 1e9,
+           updates ? ", then the table's later updates from the log "
+                     "(indexes, settings)"
+                   : "",
+           a->data);
     rc = 0;
 out:
     table_free(ca.t);

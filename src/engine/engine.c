@@ -190,6 +190,9 @@ struct engine {
      * the old item and the log is kept from the hold's LSN.  `nholds` is
      * read without the lock on the write path (0: nothing held). */
     pthread_mutex_t hold_lock;
+    pthread_mutex_t rtx_lock;       /* guards rtx_free, rtx_nfree */
+    struct engine_rtx *rtx_free;
+    unsigned rtx_nfree;
     _Atomic size_t nholds;
     struct table_hold {
         uint64_t no, lsn;
@@ -209,7 +212,15 @@ struct engine {
 struct engine_rtx {
     MDB_txn *txn;
     MDB_dbi items;
+    struct engine *e;         /* NULL: a writer's view (wtx cursors) */
+    struct engine_rtx *next;  /* in e->rtx_free */
 };
+
+/* Read snapshots ended are kept, reset (mdb_txn_reset: no snapshot held,
+ * the reader slot kept), up to this many, and renewed by the next
+ * engine_read_begin: no malloc, no reader-table lock, no txn set-up per
+ * GetItem.  engine_close aborts them before it closes LMDB. */
+#define RTX_POOL_MAX 16
 
 struct engine_wtx {
     struct engine *e;
@@ -966,6 +977,16 @@ int engine_wtx_drop_rows(struct engine_wtx *w, uint64_t no)
     return drop_rows(w->e, w->txn, no, &err);
 }
 
+int engine_table_parse(const struct wal_record *r, struct table **t)
+{
+    struct tm_error err;
+
+    if (r->type != REC_TABLE_CREATE && r->type != REC_TABLE_UPDATE)
+        return 0;
+    return table_from_json(r->payload, r->len, t, &err) == 0 ? 1
+                                                             : TM_ECORRUPT;
+}
+
 int engine_change_parse(const struct wal_record *r, struct engine_change *c)
 {
     const uint8_t *p = r->payload, *end = p + r->len;
@@ -1622,17 +1643,33 @@ int engine_run(struct engine *e, struct engine_op *op)
 
 int engine_read_begin(struct engine *e, struct engine_rtx **out)
 {
-    struct engine_rtx *r = malloc(sizeof *r);
+    struct engine_rtx *r;
     int mrc;
 
-    if (r == NULL)
+    pthread_mutex_lock(&e->rtx_lock);
+    r = e->rtx_free;
+    if (r) {
+        e->rtx_free = r->next;
+        e->rtx_nfree--;
+    }
+    pthread_mutex_unlock(&e->rtx_lock);
+    if (r) {
+        if (mdb_txn_renew(r->txn) == 0) {
+            *out = r;
+            return 0;
+        }
+        mdb_txn_abort(r->txn); /* and begin afresh */
+    } else if ((r = malloc(sizeof *r)) == NULL) {
         return TM_ENOMEM;
+    }
     mrc = mdb_txn_begin(e->env, NULL, MDB_RDONLY, &r->txn);
     if (mrc) {
         free(r);
         return mrc == ENOMEM ? TM_ENOMEM : TM_EIO;
     }
     r->items = e->dbi_items;
+    r->e = e;
+    r->next = NULL;
     *out = r;
     return 0;
 }
@@ -1650,10 +1687,24 @@ uint64_t engine_read_lsn(struct engine_rtx *r)
 
 void engine_read_end(struct engine_rtx *r)
 {
+    struct engine *e;
+
     if (r == NULL)
         return;
-    mdb_txn_abort(r->txn);
-    free(r);
+    e = r->e;
+    mdb_txn_reset(r->txn); /* the snapshot goes now, whatever follows */
+    pthread_mutex_lock(&e->rtx_lock);
+    if (e->rtx_nfree < RTX_POOL_MAX) {
+        r->next = e->rtx_free;
+        e->rtx_free = r;
+        e->rtx_nfree++;
+        r = NULL;
+    }
+    pthread_mutex_unlock(&e->rtx_lock);
+    if (r) {
+        mdb_txn_abort(r->txn);
+        free(r);
+    }
 }
 
 int engine_get(struct engine_rtx *r, uint64_t table_no, const uint8_t *key,
@@ -1705,7 +1756,7 @@ int engine_cursor_open(struct engine_rtx *r, uint64_t table_no,
 int engine_wtx_cursor_open(struct engine_wtx *w, uint64_t table_no,
                            struct engine_cursor **out)
 {
-    struct engine_rtx r = {w->txn, w->e->dbi_items};
+    struct engine_rtx r = {w->txn, w->e->dbi_items, NULL, NULL};
     return engine_cursor_open(&r, table_no, out);
 }
 
@@ -2054,6 +2105,7 @@ int engine_open(const struct engine_options *o, struct engine **out,
     pthread_cond_init(&e->ckpt_cond, NULL);
     pthread_mutex_init(&e->sample_lock, NULL);
     pthread_mutex_init(&e->hold_lock, NULL);
+    pthread_mutex_init(&e->rtx_lock, NULL);
     e->samples = calloc(SAMPLES_MAX, sizeof *e->samples);
     e->dir = strdup(o->data_dir);
     e->cat = catalog_create();
@@ -2118,6 +2170,12 @@ void engine_close(struct engine *e)
     if (e->env)
         mdb_env_sync(e->env, 1);
     wal_close(e->wal);
+    while (e->rtx_free) {
+        struct engine_rtx *r = e->rtx_free;
+        e->rtx_free = r->next;
+        mdb_txn_abort(r->txn);
+        free(r);
+    }
     if (e->env)
         mdb_env_close(e->env);
     catalog_destroy(e->cat);

@@ -203,6 +203,12 @@ struct engine_change {
  * TM_ECORRUPT. */
 int engine_change_parse(const struct wal_record *r, struct engine_change *c);
 
+/* 1 and *t (a table's definition, the caller frees it with table_free) for
+ * a TABLE_CREATE/TABLE_UPDATE record, 0 for other records, or TM_ECORRUPT
+ * when such a record does not parse.  Readers of the log (streams, the
+ * archive's restore) learn a table's definitions at a point from these. */
+int engine_table_parse(const struct wal_record *r, struct table **t);
+
 /* Keep every log record from `lsn` on (0: no pin), whatever the other
  * retention rules say: point-in-time recovery's oldest base needs them. */
 void engine_pin_log(struct engine *e, uint64_t lsn);

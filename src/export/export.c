@@ -46,6 +46,7 @@
 #include "base/clock.h"
 #include "base/fsio.h"
 #include "base/hash.h"
+#include "base/jsonmem.h"
 #include "base/log.h"
 #include "export/export_dest.h"
 #include "export/export_file.h"
@@ -102,7 +103,7 @@ int xfer_record_write(const char *dir, const char *id, json_t *o,
                       struct tm_error *err)
 {
     char path[4096], tmp[4200];
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    char *text = o ? jsonmem_dumps(o, JSON_COMPACT) : NULL;
     int fd, rc = 0;
 
     json_decref(o);

@@ -35,9 +35,8 @@
  *   3. Index entries are rows under their index's number, never the
  *      table's: filtering on `no` drops them.
  *
- * The engine's record types are private to engine.c; a catalog record is
- * recognised here as a record that engine_change_parse does not claim and
- * whose payload table_from_json accepts (table_event below).
+ * The engine's record types are private to engine.c; a table's
+ * definitions come from engine_table_parse (table_event below).
  *
  * ==== FINDING THE BOUNDS (streams_info) ====
  *
@@ -432,18 +431,15 @@ static int record_time(struct engine *e, uint64_t lsn, int64_t *ms,
 }
 
 /* If `rec` is a catalog record holding the definition of table
- * incarnation `id` (TABLE_CREATE or TABLE_UPDATE, whose payload is
- * table_to_json text), 1 with that definition's stream and label; else 0.
- * Row records must have been ruled out first (engine_change_parse). */
+ * incarnation `id` (TABLE_CREATE or TABLE_UPDATE), 1 with that
+ * definition's stream and label; else 0. */
 static int table_event(const struct wal_record *rec, const char *id,
                        enum stream_view *view, int64_t *label)
 {
-    struct tm_error err;
     struct table *t;
     int match;
 
-    if (rec->len < 2 || rec->payload[0] != '{' ||
-        table_from_json(rec->payload, rec->len, &t, &err) != 0)
+    if (engine_table_parse(rec, &t) != 1)
         return 0;
     match = strcmp(t->id, id) == 0;
     if (match) {
@@ -554,7 +550,6 @@ static int find_start(struct engine *e, const struct table *t,
     if (rc)
         goto out;
     while ((rc = wal_reader_next(r, &rec, err)) == 1) {
-        struct engine_change ch;
         enum stream_view v;
         int64_t lab;
         last = rec.lsn;
@@ -569,8 +564,7 @@ static int find_start(struct engine *e, const struct table *t,
             *exact = 1;
             break;
         }
-        if (engine_change_parse(&rec, &ch) == 0 &&
-            table_event(&rec, t->id, &v, &lab) && lab == label &&
+        if (table_event(&rec, t->id, &v, &lab) && lab == label &&
             v != STREAM_NONE) {
             si->start = rec.lsn + 1;
             si->view = v;
@@ -609,12 +603,10 @@ static int find_end(struct engine *e, const struct table *t,
     if (rc)
         return rc;
     while ((rc = wal_reader_next(r, &rec, err)) == 1) {
-        struct engine_change ch;
         enum stream_view v;
         int64_t lab;
         last = rec.lsn;
-        if (rec.lsn < si->start || engine_change_parse(&rec, &ch) != 0 ||
-            !table_event(&rec, t->id, &v, &lab))
+        if (rec.lsn < si->start || !table_event(&rec, t->id, &v, &lab))
             continue;
         if (v == STREAM_NONE || lab != t->stream_created_ms) {
             si->end = rec.lsn;

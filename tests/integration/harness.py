@@ -470,7 +470,7 @@ class AwsCli:
 
 # ------------------------------------------------------- DynamoDB helpers
 
-def make_client(url, validate=True):
+def make_client(url, validate=True, read_timeout=60):
     """boto3 DynamoDB client: dummy credentials, no retries (a retry would
     hide a 500 or a dropped connection)."""
     import boto3
@@ -480,7 +480,7 @@ def make_client(url, validate=True):
         aws_access_key_id="test", aws_secret_access_key="test",
         config=Config(parameter_validation=validate,
                       retries={"total_max_attempts": 1, "mode": "standard"},
-                      connect_timeout=5, read_timeout=60))
+                      connect_timeout=5, read_timeout=read_timeout))
 
 
 NOTES_KEYS = [{"AttributeName": "userId", "KeyType": "HASH"},
@@ -566,16 +566,26 @@ def model_at(history, at):
     return want
 
 
-def scan_items(client, **kw):
-    """Every item a Scan with these parameters returns (boto3 client),
-    following LastEvaluatedKey, as a list."""
+def paged_items(call, **kw):
+    """Every item a paginated read (a boto3 client's scan or query) with
+    these parameters returns, following LastEvaluatedKey, as a list."""
     items = []
     while True:
-        r = client.scan(**kw)
+        r = call(**kw)
         items += r["Items"]
         if "LastEvaluatedKey" not in r:
             return items
         kw["ExclusiveStartKey"] = r["LastEvaluatedKey"]
+
+
+def scan_items(client, **kw):
+    """Every item a Scan with these parameters returns (boto3 client)."""
+    return paged_items(client.scan, **kw)
+
+
+def query_items(client, **kw):
+    """Every item a Query with these parameters returns (boto3 client)."""
+    return paged_items(client.query, **kw)
 
 
 def scan_notes(client, table):

@@ -27,6 +27,9 @@ second, so that segments roll and checkpoints act while a test watches).
   restorable;
 - kill -9 while a backlog is being shipped, twice: after the restarts the
   archive is complete (the progress file), a restore equals the model;
+- the definition as of the time: an index added after the base and
+  dropped later is in a restore between the two (built over base and
+  log items, answering Query) and in no other;
 - the command's errors (DIR not empty, an unknown table, a time before
   the archive, a bad time) and the progress bar on a terminal, and one
   archive per data directory (a second data directory on the same prefix
@@ -319,6 +322,99 @@ def test_disaster_recovery(rgw, tmp_path, record_property):  # noqa: F811
                 lat[len(lat) // 2], nsegs, compared, max(took), seed))
     print(line)
     record_property("fault_summary", line)
+
+
+def wait_index(c, table, name, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        t = c.describe_table(TableName=table)["Table"]
+        gs = {g["IndexName"]: g for g in t.get("GlobalSecondaryIndexes", [])}
+        if name in gs and gs[name]["IndexStatus"] == "ACTIVE":
+            return
+        assert time.monotonic() < deadline, t
+        time.sleep(0.05)
+
+
+def test_definition_as_of_the_time(rgw, tmp_path):  # noqa: F811
+    """An index added after the base, and one dropped after it: a restore
+    from the archive has the table's indexes as of its time, built over
+    every item, base and log alike."""
+    env, rurl = rgw
+    url = store_url(rurl, "def")
+    srv = start(tmp_path, env, url)
+    data = str(tmp_path / "data")
+    c = harness.make_client(srv.url)
+    raw = harness.RawClient(srv.port)
+    harness.create_notes(c)
+
+    def put(i):
+        c.put_item(TableName="notes", Item={
+            "userId": {"S": "u"}, "noteId": {"S": "n%03d" % i},
+            "tag": {"S": "t%d" % (i % 3)}})
+
+    for i in range(30):                       # in the base
+        put(i)
+    enable_pitr(raw, 35)
+    wait_bases(data, 1)
+    before = now_ms(raw, 2)
+    now_ms(raw, 2)
+    c.update_table(
+        TableName="notes",
+        AttributeDefinitions=[{"AttributeName": "tag",
+                               "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[{"Create": {
+            "IndexName": "byTag",
+            "KeySchema": [{"AttributeName": "tag", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}}}])
+    wait_index(c, "notes", "byTag")
+    for i in range(30, 45):                   # in the log only
+        put(i)
+    with_index = now_ms(raw, 2)
+    now_ms(raw, 2)
+    c.update_table(TableName="notes", GlobalSecondaryIndexUpdates=[
+        {"Delete": {"IndexName": "byTag"}}])
+    deadline = time.monotonic() + 60
+    while c.describe_table(TableName="notes")["Table"].get(
+            "GlobalSecondaryIndexes"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    put(45)
+    wait_for("the archive to catch up", lambda: caught_up(data), 60)
+    srv.kill()
+    raw.close()
+    shutil.rmtree(data)
+
+    def indexes_and_query(out):
+        srv2 = harness.Server(str(out), log_dir=str(tmp_path))
+        srv2.start(timeout=60)
+        try:
+            c2 = harness.make_client(srv2.url)
+            t = c2.describe_table(TableName="notes")["Table"]
+            names = [g["IndexName"] for g in
+                     t.get("GlobalSecondaryIndexes", [])]
+            hits = None
+            if names:
+                hits = sorted(
+                    it["noteId"]["S"] for it in harness.query_items(
+                        c2, TableName="notes", IndexName="byTag",
+                        KeyConditionExpression="tag = :t",
+                        ExpressionAttributeValues={":t": {"S": "t1"}}))
+            return names, hits, t["ItemCount"]
+        finally:
+            assert srv2.stop() == 0
+
+    got = {}
+    for label, to in (("before", iso_ms(before)),
+                      ("with", iso_ms(with_index)), ("latest", "latest")):
+        out = tmp_path / ("restored-" + label)
+        r, _ = restore_ok(env, url, "notes", to, out)
+        got[label] = indexes_and_query(out)
+        assert ("later updates" in r.stdout) == (label != "before"), \
+            r.stdout
+    assert got["before"] == ([], None, 30), got
+    assert got["with"] == (["byTag"], ["n%03d" % i for i in range(45)
+                                       if i % 3 == 1], 45), got
+    assert got["latest"] == ([], None, 46), got
 
 
 def test_store_cut(rgw, tmp_path, record_property):  # noqa: F811

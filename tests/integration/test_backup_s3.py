@@ -20,6 +20,7 @@ import threading
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 import harness
 from test_s3_client import drv, listed, rgw  # noqa: F401  (rgw: fixture)
@@ -138,10 +139,17 @@ def test_another_machine_and_the_offline_command(rgw, tmp_path):  # noqa: F811
 
 class Proxy:
     """A TCP relay to the object store that can be cut and restored: while
-    cut it accepts and closes at once (as a store that went away)."""
+    cut it accepts and closes at once (as a store that went away).
+    hold(b"DELETE ") makes requests of that method wait (a store that does
+    not answer them; others go on) and sets `stalled` when one waits;
+    release() lets them go."""
 
     def __init__(self, port):
         self.up = True
+        self.gate = threading.Event()
+        self.gate.set()
+        self.held = b""
+        self.stalled = threading.Event()
         self.target = ("127.0.0.1", port)
         self.ls = socket.socket()
         self.ls.bind(("127.0.0.1", 0))
@@ -175,6 +183,10 @@ class Proxy:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if (s is a and not self.gate.is_set() and
+                            data.startswith(self.held)):
+                        self.stalled.set()
+                        self.gate.wait(60)
                     (b if s is a else a).sendall(data)
         except OSError:
             pass
@@ -182,17 +194,31 @@ class Proxy:
             a.close()
             b.close()
 
+    def hold(self, method):
+        self.held = method
+        self.stalled.clear()
+        self.gate.clear()
+
+    def release(self):
+        self.gate.set()
+
     def close(self):
         self.done = True
+        self.gate.set()
         self.ls.close()
+
+
+def proxied_server(tmp_path, env, url):
+    """A server whose object store is reached through a Proxy."""
+    proxy = Proxy(int(env["S3_ENDPOINT"].rsplit(":", 1)[1]))
+    return proxy, server(tmp_path, env, url,
+                         endpoint="http://127.0.0.1:%d" % proxy.port)
 
 
 def test_store_away_keeps_creating_then_uploads(rgw, tmp_path):  # noqa: F811
     env, rurl = rgw
     url = store_url(rurl, "away")
-    proxy = Proxy(int(env["S3_ENDPOINT"].rsplit(":", 1)[1]))
-    endpoint = "http://127.0.0.1:%d" % proxy.port
-    srv = server(tmp_path, env, url, endpoint=endpoint)
+    proxy, srv = proxied_server(tmp_path, env, url)
     try:
         c = harness.make_client(srv.url)
         want = put_notes(c, 200)
@@ -232,6 +258,87 @@ def test_store_away_keeps_creating_then_uploads(rgw, tmp_path):  # noqa: F811
         harness.wait_backup(c, arn2, timeout=90)
     finally:
         proxy.up = True
+        srv.stop()
+        proxy.close()
+
+
+def test_restore_while_the_backup_is_being_deleted(rgw, tmp_path):  # noqa: F811
+    """DeleteBackup removes a remote backup's objects outside the store's
+    lock and off the request threads (round trips to the store, held here
+    until released): other connections are answered meanwhile; a
+    RestoreTableFromBackup or a second DeleteBackup is refused, and nothing
+    is left half made; a restore accepted before the delete keeps it until
+    done."""
+    env, rurl = rgw
+    url = store_url(rurl, "racedel")
+    proxy, srv = proxied_server(tmp_path, env, url)
+    try:
+        c = harness.make_client(srv.url)
+        want = put_notes(c, 300)
+        arn = c.create_backup(TableName="notes", BackupName="racy")[
+            "BackupDetails"]["BackupArn"]
+        harness.wait_backup(c, arn)
+        # connections opened now, spread over the server's request threads
+        others = [harness.make_client(srv.url, read_timeout=10)
+                  for _ in range(8)]
+        for o in others:
+            o.list_tables()
+        proxy.hold(b"DELETE ")
+        done = {}
+
+        def delete():
+            try:
+                done["d"] = harness.make_client(srv.url).delete_backup(
+                    BackupArn=arn)["BackupDescription"]
+            except Exception as e:  # noqa: BLE001 (reported below)
+                done["e"] = e
+
+        th = threading.Thread(target=delete)
+        th.start()
+        # the delete's first object removal is at the store, unanswered
+        assert proxy.stalled.wait(30), "DeleteBackup never reached the store"
+        # and every other connection is served meanwhile: the delete waits
+        # on a job thread, not on a request thread that serves others
+        for o in others:
+            assert o.describe_backup(BackupArn=arn)[
+                "BackupDescription"]["BackupDetails"]["BackupArn"] == arn
+        with pytest.raises(ClientError) as ei:
+            c.restore_table_from_backup(TargetTableName="late",
+                                        BackupArn=arn)
+        assert harness.error_of(ei) == (
+            "BackupNotFoundException",
+            "Backup not found: %s (it is being deleted)" % arn)
+        with pytest.raises(ClientError) as ei:
+            c.delete_backup(BackupArn=arn)
+        assert harness.error_of(ei) == (
+            "BackupInUseException", "Backup is being deleted: %s" % arn)
+        proxy.release()
+        th.join(60)
+        assert "e" not in done, done
+        assert done["d"]["BackupDetails"]["BackupStatus"] == "DELETED"
+        assert objects(env, url) == {}
+        assert "late" not in c.list_tables()["TableNames"]
+        with pytest.raises(ClientError) as ei:
+            c.describe_backup(BackupArn=arn)
+        assert harness.error_of(ei)[0] == "BackupNotFoundException"
+        # the other order: a restore holds the backup, the delete waits
+        arn2 = c.create_backup(TableName="notes", BackupName="held")[
+            "BackupDetails"]["BackupArn"]
+        harness.wait_backup(c, arn2)
+        c.restore_table_from_backup(TargetTableName="early", BackupArn=arn2)
+        try:
+            c.delete_backup(BackupArn=arn2)
+            deleted_early = True        # the restore was already done
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "BackupInUseException"
+            deleted_early = False
+        assert wait_active(c, "early")["ItemCount"] == 300
+        assert scan_all(c, "early") == want
+        if not deleted_early:
+            c.delete_backup(BackupArn=arn2)
+        assert objects(env, url) == {}
+    finally:
+        proxy.release()
         srv.stop()
         proxy.close()
 
