@@ -76,12 +76,34 @@ static enum export_status status_parse(const char *s)
 
 /* ==== Shared plumbing ==== */
 
+/* Ids of one process ascend in the order they are made, so exports (and
+ * imports) started in the same millisecond list in the order they were
+ * asked for: the random part of a later id in the same millisecond is
+ * the last one's plus 1..4096, and the millisecond moves on when that
+ * would overflow (or the clock stepped back). */
 void xfer_new_id(int64_t ms, char out[32])
 {
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static int64_t last_ms = -1;
+    static uint32_t last_r;
     uint32_t r;
 
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
         r = (uint32_t)clock_mono_ns() ^ (uint32_t)getpid();
+    pthread_mutex_lock(&lock);
+    if (ms <= last_ms) {
+        uint32_t step = 1 + (r & 0xfff);
+
+        ms = last_ms;
+        if (last_r > UINT32_MAX - step) {
+            ms++;
+        } else {
+            r = last_r + step;
+        }
+    }
+    last_ms = ms;
+    last_r = r;
+    pthread_mutex_unlock(&lock);
     snprintf(out, 32, "%014lld-%08x", (long long)ms, r);
 }
 
