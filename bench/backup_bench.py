@@ -48,7 +48,7 @@ Usage:
       [--phases latency,throughput,wrk,restore (default); also wrkloop,
        randthroughput]
       [--big-notes 1000000] [--small-notes 10000] [--restore-items 1000000]
-      [--reps 3] [--out DIR]
+      [--reps 3] [--server-args "--backup-zstd-level -5"] [--out DIR]
 Prints a summary and writes DIR/results.json (default bench/out/backup-<time>).
 Timings are never asserted: this is a measurement, not a test.
 """
@@ -238,6 +238,9 @@ def free_port():
     return p
 
 
+SERVER_EXTRA = []  # --server-args
+
+
 class Server:
     def __init__(self, binary, datadir, logpath, cpus=None, prefix=(),
                  extra=()):
@@ -253,7 +256,7 @@ class Server:
         # options for `serve`
         self.cmd = (["taskset", "-c", cpus] if cpus else []) + list(prefix) + [
             binary, "serve", "--host", "127.0.0.1", "--port",
-            str(self.port), "--data", datadir] + list(extra)
+            str(self.port), "--data", datadir] + list(extra) + SERVER_EXTRA
         self.p = subprocess.Popen(self.cmd, stdout=self.logf,
                                   stderr=subprocess.STDOUT)
         c = Client(self.port)
@@ -679,10 +682,14 @@ def main():
                     help="operations of the wrk phases")
     ap.add_argument("--getitem-keys", type=int, default=100000,
                     help="BENCH_ITEMS for getitem.lua: keys n0000000.. read")
+    ap.add_argument("--server-args", default="",
+                    help="more options for every server, e.g. "
+                         "\"--backup-zstd-level -5\"")
     ap.add_argument("--out")
     ap.add_argument("--tmp", default=os.environ.get("TMPDIR", "/tmp"))
     args = ap.parse_args()
-    global WRK_OPS
+    global WRK_OPS, SERVER_EXTRA
+    SERVER_EXTRA = args.server_args.split()
     WRK_OPS = tuple(o for o in args.wrk_ops.split(",") if o)
     binary = os.environ.get("TIDEMARK_BIN", os.path.join(ROOT, "build", "tidemark"))
     args.out = args.out or os.path.join(

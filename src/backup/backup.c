@@ -44,6 +44,7 @@ struct backup_store {
     struct joblist jobs;      /* backups being made or uploaded */
     _Atomic int stopping;     /* backup_store_stop: jobs stop early */
     int test_delay_us;        /* per 256 rows in background jobs (tests) */
+    int zstd_level;           /* backup_store_set_level; 0: the default */
 
     /* backup_store_set_remote: backups live in an object store; `dir`
      * holds their descriptions, and rows files only while they are
@@ -481,7 +482,7 @@ static void undo_free(struct undo *u, size_t n)
 static int write_rows(struct engine_rtx *rtx, uint64_t no,
                       const struct backup_info *b, const struct undo *u,
                       size_t nu, const _Atomic int *stop, int delay_us,
-                      int yield, struct backup_stats *st,
+                      int yield, int level, struct backup_stats *st,
                       struct tm_error *err)
 {
     struct engine_cursor *cur = NULL;
@@ -503,6 +504,8 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
     m.backup_type = (int)b->type;
     if ((rc = backup_writer_open(b->path, &m, &w, err)))
         return rc;
+    if (level != 0)
+        backup_writer_set_level(w, level);
     /* compress on one helper thread per CPU the process may use while
      * this one reads rows (all at SCHED_IDLE, inherited); without them
      * the writer works alone */
@@ -671,7 +674,7 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     sched_idle_self();
     /* a SYSTEM backup is part of a DeleteTable request: no pauses */
     rc = write_rows(rtx, t->no, b, NULL, 0, NULL, 0, type != BACKUP_SYSTEM,
-                    &st, err);
+                    s->zstd_level, &st, err);
     pthread_setschedparam(pthread_self(), policy, &sp);
     engine_read_end(rtx);
     rtx = NULL;
@@ -824,7 +827,8 @@ static void *job_main(void *arg)
     tm_error_clear(&err);
     if (!j->upload_only) {
         rc = write_rows(j->rtx, j->b->table_no, j->b, j->u, j->nu,
-                        &s->stopping, s->test_delay_us, 1, &st, &err);
+                        &s->stopping, s->test_delay_us, 1, s->zstd_level,
+                        &st, &err);
         engine_read_end(j->rtx);
         j->rtx = NULL;
         /* the rows are on disk: the table is free again */
@@ -1205,6 +1209,11 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
 void backup_store_set_test_delay(struct backup_store *s, int us)
 {
     s->test_delay_us = us;
+}
+
+void backup_store_set_level(struct backup_store *s, int level)
+{
+    s->zstd_level = level;
 }
 
 void backup_store_stop(struct backup_store *s)

@@ -159,6 +159,16 @@ int backup_store_resume(struct backup_store *s, struct engine *e);
  * file <store>/HOLD exists, so a test can act while one is CREATING. */
 void backup_store_set_test_delay(struct backup_store *s, int us);
 
+/* --backup-zstd-level: the zstd level of the blocks of the backups (and
+ * PITR bases) written from now on, BACKUP_ZSTD_MIN_LEVEL..
+ * BACKUP_ZSTD_MAX_LEVEL; 0 keeps the default (BACKUP_ZSTD_LEVEL, 1).
+ * Readers take any level.  Negative levels are zstd's fast modes: on
+ * high-entropy items about twice as fast for files about a third larger
+ * (bench/RESULTS.md). */
+#define BACKUP_ZSTD_MIN_LEVEL (-7)
+#define BACKUP_ZSTD_MAX_LEVEL 19
+void backup_store_set_level(struct backup_store *s, int level);
+
 /* Stop the background backups (they resume at the next start) and wait
  * for their threads; before engine_close.  NULL-safe. */
 void backup_store_stop(struct backup_store *s);
