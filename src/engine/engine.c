@@ -68,10 +68,11 @@
  *
  * Checkpoints: LMDB runs with MDB_NOSYNC (the log is the durable copy).
  * Every FLUSH_MS, when FLUSH_DIRTY_BYTES or more of the state are dirty
- * (cachestat), the checkpointer starts the write-back of about
- * FLUSH_STEP_BYTES of them (sync_file_range, without waiting), so that a
- * checkpoint does not write them all at once in front of the log's
- * fdatasyncs.
+ * (cachestat, the whole file counted once a second), the checkpointer
+ * starts the write-back of FLUSH_STEP_BYTES of them, or of the dirty
+ * bytes spread over the ticks left before the checkpoint if that is more
+ * (sync_file_range, without waiting), so that a checkpoint does not write
+ * them all at once in front of the log's fdatasyncs.
  * Every CHECKPOINT_MS the checkpointer thread syncs LMDB and removes log
  * segments wholly before the LSN it had committed when the sync started,
  * but never records younger than the longest window a table needs: 24 h
@@ -127,6 +128,8 @@
 /* ... at most about this much at a time, window by window */
 #define FLUSH_STEP_BYTES (8u << 20)
 #define FLUSH_WINDOW (4u << 20)
+/* ... counting the whole file's dirty pages every this many ticks */
+#define FLUSH_COUNT_TICKS 10
 #define MAP_BYTES_DEFAULT (64ull << 30)
 #define ENGINE_HOLDS_MAX 64
 
@@ -1916,36 +1919,60 @@ static int64_t dirty_bytes(int fd, uint64_t off, uint64_t len)
     return (int64_t)(cs.nr_dirty * (uint64_t)sysconf(_SC_PAGESIZE));
 }
 
-/* Once FLUSH_DIRTY_BYTES or more of the state are dirty, hand about
- * FLUSH_STEP_BYTES of them to the disk: the windows of FLUSH_WINDOW bytes
- * from *pos on, in turn, wrapping at the end of the file. */
-static void flush_some(int fd, uint64_t *pos)
+/* The early write-back's state between checkpoints (ckpt_main's). */
+struct flusher {
+    uint64_t pos;     /* the window flush_some goes on from */
+    int64_t dirty;    /* the state's dirty bytes at the last count, less
+                       * what was handed over since; -1: unknown */
+    unsigned ticks;   /* ticks since that count */
+};
+
+/* Once FLUSH_DIRTY_BYTES or more of the state are dirty, hand some of
+ * them to the disk: the windows of FLUSH_WINDOW bytes from f->pos on, in
+ * turn, wrapping at the end of the file, until FLUSH_STEP_BYTES or the
+ * dirty bytes spread over the ticks left before the checkpoint
+ * (`ticks_left`), whichever is more, have gone: what is dirtied faster
+ * than FLUSH_STEP_BYTES a tick would otherwise pile up for the
+ * checkpoint's sync to write at once, in front of the log's fdatasyncs.
+ * The whole file is counted at most every FLUSH_COUNT_TICKS ticks:
+ * cachestat walks every cached page of it, some milliseconds of the
+ * server's CPU per GiB. */
+static void flush_some(int fd, struct flusher *f, unsigned ticks_left)
 {
-    int64_t all = dirty_bytes(fd, 0, 0), sent = 0;
+    int64_t sent = 0, step;
     struct stat st;
 
-    if (all < (int64_t)FLUSH_DIRTY_BYTES || fstat(fd, &st) != 0 ||
+    if (f->dirty < 0 || ++f->ticks >= FLUSH_COUNT_TICKS) {
+        f->dirty = dirty_bytes(fd, 0, 0);
+        f->ticks = 0;
+    }
+    if (f->dirty < (int64_t)FLUSH_DIRTY_BYTES || fstat(fd, &st) != 0 ||
         st.st_size <= 0)
         return;
-    for (int i = 0; i < 64 && sent < (int64_t)FLUSH_STEP_BYTES; i++) {
+    step = f->dirty / (ticks_left ? ticks_left : 1);
+    if (step < (int64_t)FLUSH_STEP_BYTES)
+        step = FLUSH_STEP_BYTES;
+    for (uint64_t i = 0; sent < step && i * FLUSH_WINDOW < (uint64_t)st.st_size;
+         i++) {
         int64_t d;
-        if (*pos >= (uint64_t)st.st_size)
-            *pos = 0;
-        d = dirty_bytes(fd, *pos, FLUSH_WINDOW);
+        if (f->pos >= (uint64_t)st.st_size)
+            f->pos = 0;
+        d = dirty_bytes(fd, f->pos, FLUSH_WINDOW);
         if (d > 0) {
-            (void)sync_file_range(fd, (off_t)*pos, (off_t)FLUSH_WINDOW,
+            (void)sync_file_range(fd, (off_t)f->pos, (off_t)FLUSH_WINDOW,
                                   SYNC_FILE_RANGE_WRITE);
             sent += d;
         }
-        *pos += FLUSH_WINDOW;
+        f->pos += FLUSH_WINDOW;
     }
+    f->dirty -= sent;
 }
 
 static void *ckpt_main(void *arg)
 {
     struct engine *e = arg;
     unsigned since = 0; /* ms since the last checkpoint */
-    uint64_t flush_pos = 0; /* where flush_some goes on */
+    struct flusher fl = {0, -1, 0};
     int state_fd = -1;
 
     if (mdb_env_get_fd(e->env, &state_fd) != 0)
@@ -1985,10 +2012,12 @@ static void *ckpt_main(void *arg)
              * (PutItem on a 10,000-item table: -10% with a flush every
              * 100 ms).  Errors are the sync's to report. */
             if (state_fd >= 0 && !e->state_sync_failed)
-                flush_some(state_fd, &flush_pos);
+                flush_some(state_fd, &fl,
+                           (e->ckpt_ms - since) / tick);
             continue;
         }
         since = 0;
+        fl.dirty = -1; /* count again after the sync */
         lsn = atomic_load(&e->committed_lsn);
         if (e->state_sync_failed)
             continue;
