@@ -286,7 +286,8 @@ class Server:
 
 
 BACKUP_RE = re.compile(r"backup (\S+) of table (\S+): (\d+) items, (\d+) bytes "
-                       r"in the file, ([\d.]+) ms")
+                       r"in the file, ([\d.]+) ms(?: in the background, "
+                       r"(\d+) snapshots)?")
 RESTORE_RE = re.compile(r"restore of table (\S+) from (\S+): (\d+) items.*"
                         r"in ([\d.]+) ms")
 
@@ -296,7 +297,8 @@ def server_backup_line(srv, arn):
         m = BACKUP_RE.search(ln)
         if m and m.group(1) == arn:
             return {"items": int(m.group(3)), "file_bytes": int(m.group(4)),
-                    "ms": float(m.group(5))}
+                    "ms": float(m.group(5)),
+                    "snapshots": int(m.group(6) or 1)}
     return None
 
 

@@ -467,6 +467,18 @@ struct undo {
     uint64_t seq;
 };
 
+/* Reads the changes of table `no` from the log, round after round: each
+ * round up to a snapshot's LSN, the reader kept open between rounds (a
+ * reader opened again would read its segment from the start).  A change
+ * read past a round's end waits in `pend` for the next. */
+struct undo_log {
+    struct engine *e;
+    uint64_t no;
+    struct wal_reader *r;
+    struct undo pend;
+    int has_pend;
+};
+
 static void undo_free(struct undo *u, size_t n)
 {
     for (size_t i = 0; u && i < n; i++) {
@@ -476,12 +488,272 @@ static void undo_free(struct undo *u, size_t n)
     free(u);
 }
 
+
+static int undo_cmp(const void *pa, const void *pb)
+{
+    const struct undo *a = pa, *b = pb;
+    int c = engine_row_cmp(a->key, a->klen, b->key, b->klen);
+    if (c)
+        return c;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int undo_push(struct undo **u, size_t *n, size_t *cap,
+                     const struct undo *x)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        struct undo *nu = realloc(*u, nc * sizeof **u);
+        if (nu == NULL)
+            return TM_ENOMEM;
+        *u = nu;
+        *cap = nc;
+    }
+    (*u)[(*n)++] = *x;
+    return 0;
+}
+
+/* The changes of table ul->no after `lsn` (the first round's start; later
+ * rounds go on where the last stopped) up to `upto`, one per key (its
+ * first: the row as it was before them), sorted in cursor order. */
+static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
+                          struct undo **out, size_t *nout,
+                          struct tm_error *err)
+{
+    struct wal_record rec;
+    struct engine_change c;
+    struct undo *u = NULL, x;
+    size_t n = 0, cap = 0, k = 0;
+    int rc = 0, got;
+
+    *out = NULL;
+    *nout = 0;
+    if (ul->has_pend && ul->pend.seq > upto)
+        return 0;
+    if (ul->has_pend) {
+        if (undo_push(&u, &n, &cap, &ul->pend) != 0)
+            return tm_error_set(err, TM_ENOMEM, "out of memory");
+        ul->has_pend = 0;
+    }
+    if (ul->r == NULL) {
+        if (upto <= lsn)
+            return 0;
+        rc = wal_reader_open(engine_wal_dir(ul->e), engine_wal(ul->e),
+                             lsn + 1, &ul->r, err);
+        if (rc == TM_ENOTFOUND)
+            return tm_error_set(err, TM_ECORRUPT,
+                                "the change log after LSN %llu is gone",
+                                (unsigned long long)lsn);
+        if (rc) {
+            ul->r = NULL;
+            return rc;
+        }
+    }
+    while ((got = wal_reader_next(ul->r, &rec, err)) == 1) {
+        int p = engine_change_parse(&rec, &c);
+        if (p < 0) {
+            rc = tm_error_set(err, p, "an unreadable change log record "
+                                      "(LSN %llu)",
+                              (unsigned long long)rec.lsn);
+            goto out;
+        }
+        if (p == 0 || c.table_no != ul->no) {
+            if (rec.lsn >= upto)
+                break;
+            continue;
+        }
+        if (c.existed && c.old_item == NULL) {
+            rc = tm_error_set(err, TM_ECORRUPT,
+                              "the change at LSN %llu lacks the old item",
+                              (unsigned long long)c.lsn);
+            goto out;
+        }
+        memset(&x, 0, sizeof x);
+        x.seq = c.lsn;
+        x.existed = c.existed;
+        x.klen = c.klen;
+        x.olen = c.existed ? c.old_len : 0;
+        x.key = malloc(c.klen ? c.klen : 1);
+        x.old = c.existed ? malloc(c.old_len ? c.old_len : 1) : NULL;
+        if (x.key == NULL || (c.existed && x.old == NULL)) {
+            free(x.key);
+            free(x.old);
+            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+            goto out;
+        }
+        memcpy(x.key, c.key, c.klen);
+        if (c.existed)
+            memcpy(x.old, c.old_item, c.old_len);
+        if (c.lsn > upto) { /* the next round's */
+            ul->pend = x;
+            ul->has_pend = 1;
+            break;
+        }
+        if (undo_push(&u, &n, &cap, &x) != 0) {
+            free(x.key);
+            free(x.old);
+            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (c.lsn == upto)
+            break;
+    }
+    if (got < 0) {
+        rc = got;
+        goto out;
+    }
+    /* keep the first change of each key */
+    if (n)
+        qsort(u, n, sizeof *u, undo_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && engine_row_cmp(u[k - 1].key, u[k - 1].klen, u[i].key,
+                                    u[i].klen) == 0) {
+            free(u[i].key);
+            free(u[i].old);
+            continue;
+        }
+        u[k++] = u[i];
+    }
+    n = k;
+    rc = 0;
+out:
+    if (rc) {
+        undo_free(u, n);
+        return rc;
+    }
+    *out = u;
+    *nout = n;
+    return 0;
+}
+
+static void undo_log_close(struct undo_log *ul)
+{
+    wal_reader_close(ul->r);
+    ul->r = NULL;
+    if (ul->has_pend) {
+        free(ul->pend.key);
+        free(ul->pend.old);
+        ul->has_pend = 0;
+    }
+}
+
+/* The changes of table `no` after `lsn` up to the snapshot `rtx`, one per
+ * key (its first: the row as it was at `lsn`), sorted in cursor order. */
+static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
+                        struct engine_rtx *rtx, struct undo **out,
+                        size_t *nout, struct tm_error *err)
+{
+    struct undo_log ul = {e, no, NULL, {0}, 0};
+    int rc = undo_log_round(&ul, lsn, engine_read_lsn(rtx), out, nout, err);
+
+    undo_log_close(&ul);
+    return rc;
+}
+
+/* A background backup does not read its table from one snapshot as long
+ * as itself: while any snapshot is open LMDB cannot reuse a page a later
+ * write frees, and under heavy writes a backup of some seconds grew the
+ * state file several times over and slowed the writes after it
+ * (bench/RESULTS.md).  Every SNAPSHOT_NS it moves on to a new snapshot
+ * instead, from the first key it has not written yet, and adds to the
+ * changes it undoes those logged between the two snapshots (the table is
+ * held, so each carries its old item, and the log is kept): every row
+ * is still written as it was at the backup's LSN. */
+#define SNAPSHOT_NS (500ull * 1000 * 1000)
+
+struct refresher {
+    struct engine *e;
+    struct undo_log *ul;     /* the log read between snapshots */
+    struct engine_rtx **rtx; /* the snapshot being read; replaced */
+    struct undo **u;         /* the changes to undo, sorted; replaced */
+    size_t *nu;
+    unsigned snapshots;      /* read from so far (the first included) */
+};
+
+/* Move `rf` on to a new snapshot: close *cur, open the new snapshot,
+ * merge the changes logged since the old one into the undo list (keeping
+ * an older change of a key; dropping keys before `rk`, already written,
+ * and the entries before *ui, consumed), and seek a new cursor to `rk`
+ * (the first key not written yet). */
+static int refresh(struct refresher *rf, uint64_t no, const uint8_t *rk,
+                   size_t rkl, struct engine_cursor **cur, size_t *ui,
+                   struct tm_error *err)
+{
+    struct engine_rtx *nrtx = NULL;
+    struct undo *add = NULL, *v = NULL, *u = *rf->u;
+    size_t nadd = 0, n = 0, i = *ui, a = 0, nu = *rf->nu;
+    uint64_t prev = engine_read_lsn(*rf->rtx);
+    uint8_t *r = malloc(rkl ? rkl : 1);
+    int rc;
+
+    if (r == NULL)
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    memcpy(r, rk, rkl);
+    engine_cursor_close(*cur);
+    *cur = NULL;
+    engine_read_end(*rf->rtx);
+    *rf->rtx = NULL;
+    if ((rc = engine_read_begin(rf->e, &nrtx))) {
+        rc = tm_error_set(err, rc, "could not open a read snapshot");
+        goto out;
+    }
+    *rf->rtx = nrtx;
+    if ((rc = undo_log_round(rf->ul, prev, engine_read_lsn(nrtx), &add,
+                             &nadd, err)))
+        goto out;
+    if ((v = malloc((nu - i + nadd + 1) * sizeof *v)) == NULL) {
+        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+        goto out;
+    }
+    while (i < nu || a < nadd) {
+        int c = i == nu   ? 1
+                : a == nadd ? -1
+                            : engine_row_cmp(u[i].key, u[i].klen, add[a].key,
+                                             add[a].klen);
+        struct undo *take = c <= 0 ? &u[i++] : &add[a++];
+
+        if (c == 0) { /* the older change says how the row was */
+            free(add[a].key);
+            free(add[a].old);
+            a++;
+        }
+        if (engine_row_cmp(take->key, take->klen, r, rkl) < 0) {
+            free(take->key);
+            free(take->old);
+        } else {
+            v[n++] = *take;
+        }
+    }
+    for (size_t j = 0; j < *ui; j++) { /* consumed */
+        free(u[j].key);
+        free(u[j].old);
+    }
+    free(u);
+    free(add);
+    add = NULL;
+    nadd = 0;
+    *rf->u = v;
+    *rf->nu = n;
+    *ui = 0;
+    if ((rc = engine_cursor_open(nrtx, no, cur)) ||
+        (rc = engine_cursor_seek(*cur, r, rkl, 0, 0)))
+        rc = tm_error_set(err, rc, "reading the table from a new snapshot "
+                                   "failed");
+out:
+    undo_free(add, nadd);
+    free(r);
+    return rc;
+}
+
 /* Write the rows of table number `no` in snapshot `rtx`, with the changes
- * `u` (sorted, one per key) undone, to b->path.  Checks *stop every 4096
- * rows (a server shutting down): TM_EUNAVAILABLE then. */
+ * `u` (sorted, one per key) undone, to b->path; with `rf`, the snapshot
+ * and the changes are rf's, moved on every SNAPSHOT_NS (see above).
+ * Checks *stop every 4096 rows (a server shutting down): TM_EUNAVAILABLE
+ * then. */
 static int write_rows(struct engine_rtx *rtx, uint64_t no,
                       const struct backup_info *b, const struct undo *u,
-                      size_t nu, const _Atomic int *stop, int delay_us,
+                      size_t nu, struct refresher *rf,
+                      const _Atomic int *stop, int delay_us,
                       int yield, int level, struct backup_stats *st,
                       struct tm_error *err)
 {
@@ -490,9 +762,15 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
     struct backup_meta m = {0};
     const uint8_t *k = NULL, *it = NULL;
     size_t kl = 0, il = 0, ui = 0;
-    uint64_t rows = 0, seen = load_requests();
+    uint64_t rows = 0, seen = load_requests(), snap_t0 = clock_mono_ns();
     long ncpu;
     int rc, got;
+
+    if (rf) {
+        rtx = *rf->rtx;
+        u = *rf->u;
+        nu = *rf->nu;
+    }
 
     m.table_json = b->table_json;
     m.lsn = b->lsn;
@@ -527,6 +805,23 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
         }
         if (got == 0 && ui == nu)
             break;
+        if (rf && got == 1 && (rows & 255) == 0 &&
+            clock_mono_ns() - snap_t0 >= SNAPSHOT_NS) {
+            /* the first key not written: the smaller of the two heads */
+            int ku = ui < nu &&
+                     engine_row_cmp(u[ui].key, u[ui].klen, k, kl) < 0;
+            const uint8_t *rk = ku ? u[ui].key : k;
+            size_t rkl = ku ? u[ui].klen : kl;
+
+            if ((rc = refresh(rf, no, rk, rkl, &cur, &ui, err)))
+                goto out;
+            u = *rf->u;
+            nu = *rf->nu;
+            rf->snapshots++;
+            snap_t0 = clock_mono_ns();
+            got = engine_cursor_next(cur, &k, &kl, &it, &il);
+            continue;
+        }
         c = got == 0 ? 1 : ui == nu ? -1
                                     : engine_row_cmp(k, kl, u[ui].key,
                                                      u[ui].klen);
@@ -673,7 +968,8 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     pthread_getschedparam(pthread_self(), &policy, &sp);
     sched_idle_self();
     /* a SYSTEM backup is part of a DeleteTable request: no pauses */
-    rc = write_rows(rtx, t->no, b, NULL, 0, NULL, 0, type != BACKUP_SYSTEM,
+    rc = write_rows(rtx, t->no, b, NULL, 0, NULL, NULL, 0,
+                    type != BACKUP_SYSTEM,
                     s->zstd_level, &st, err);
     pthread_setschedparam(pthread_self(), policy, &sp);
     engine_read_end(rtx);
@@ -720,6 +1016,7 @@ struct backup_job {
     uint64_t hold_lsn;
     int held;                  /* the table hold is still ours */
     int upload_only;           /* the rows file is complete: upload it */
+    int resumed;               /* after a restart, from a later snapshot */
 };
 
 /* Drop backup `arn` from the registry and the directory (a failed job). */
@@ -821,14 +1118,18 @@ static void *job_main(void *arg)
     struct backup_stats st = {0};
     struct tm_error err;
     uint64_t t0 = clock_mono_ns();
+    struct undo_log ul = {j->e, j->b->table_no, NULL, {0}, 0};
+    struct refresher rf = {j->e, &ul, &j->rtx, &j->u, &j->nu, 0};
     int rc = 0;
 
     sched_idle_self();
     tm_error_clear(&err);
     if (!j->upload_only) {
-        rc = write_rows(j->rtx, j->b->table_no, j->b, j->u, j->nu,
+        rf.snapshots = 1;
+        rc = write_rows(NULL, j->b->table_no, j->b, NULL, 0, &rf,
                         &s->stopping, s->test_delay_us, 1, s->zstd_level,
                         &st, &err);
+        undo_log_close(&ul);
         engine_read_end(j->rtx);
         j->rtx = NULL;
         /* the rows are on disk: the table is free again */
@@ -854,11 +1155,11 @@ static void *job_main(void *arg)
             unlink(j->b->path); /* it lives in the object store now */
         set_state(s, j->b);
         tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
-                "%.1f ms in the background%s%s",
+                "%.1f ms in the background, %u snapshots%s%s",
                 j->b->arn, j->b->table_name, (unsigned long long)st.rows,
                 (unsigned long long)st.file_bytes,
-                (double)(clock_mono_ns() - t0) / 1e6,
-                j->nu ? " (resumed after a restart)" : "",
+                (double)(clock_mono_ns() - t0) / 1e6, rf.snapshots,
+                j->resumed ? " (resumed after a restart)" : "",
                 j->b->remote ? ", uploaded to the object store" : "");
     } else if (rc == TM_EUNAVAILABLE) {
         tm_info("backup %s of table %s: stopped by the shutdown; it resumes "
@@ -1013,115 +1314,6 @@ fail:
     return rc;
 }
 
-static int undo_cmp(const void *pa, const void *pb)
-{
-    const struct undo *a = pa, *b = pb;
-    int c = engine_row_cmp(a->key, a->klen, b->key, b->klen);
-    if (c)
-        return c;
-    return a->seq < b->seq ? -1 : a->seq > b->seq;
-}
-
-/* The changes of table `no` after `lsn` up to the snapshot `rtx`, one per
- * key (its first: the row as it was at `lsn`), sorted in cursor order. */
-static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
-                        struct engine_rtx *rtx, struct undo **out,
-                        size_t *nout, struct tm_error *err)
-{
-    struct wal_reader *r = NULL;
-    struct wal_record rec;
-    struct engine_change c;
-    struct undo *u = NULL;
-    size_t n = 0, cap = 0, k = 0;
-    uint64_t upto = engine_read_lsn(rtx);
-    int rc, got;
-
-    *out = NULL;
-    *nout = 0;
-    if (upto <= lsn)
-        return 0;
-    rc = wal_reader_open(engine_wal_dir(e), engine_wal(e), lsn + 1, &r, err);
-    if (rc == TM_ENOTFOUND)
-        return tm_error_set(err, TM_ECORRUPT,
-                            "the change log after LSN %llu is gone",
-                            (unsigned long long)lsn);
-    if (rc)
-        return rc;
-    while ((got = wal_reader_next(r, &rec, err)) == 1) {
-        int p = engine_change_parse(&rec, &c);
-        if (p < 0) {
-            rc = tm_error_set(err, p, "an unreadable change log record "
-                                      "(LSN %llu)",
-                              (unsigned long long)rec.lsn);
-            goto out;
-        }
-        if (c.lsn > upto)
-            break;
-        if (p == 0 || c.table_no != no)
-            continue;
-        if (c.existed && c.old_item == NULL) {
-            rc = tm_error_set(err, TM_ECORRUPT,
-                              "the change at LSN %llu lacks the old item",
-                              (unsigned long long)c.lsn);
-            goto out;
-        }
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            struct undo *nu = realloc(u, nc * sizeof *u);
-            if (nu == NULL) {
-                rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-                goto out;
-            }
-            u = nu;
-            cap = nc;
-        }
-        memset(&u[n], 0, sizeof u[n]);
-        u[n].seq = c.lsn;
-        u[n].existed = c.existed;
-        u[n].klen = c.klen;
-        u[n].olen = c.existed ? c.old_len : 0;
-        u[n].key = malloc(c.klen ? c.klen : 1);
-        u[n].old = c.existed ? malloc(c.old_len ? c.old_len : 1) : NULL;
-        if (u[n].key == NULL || (c.existed && u[n].old == NULL)) {
-            free(u[n].key);
-            free(u[n].old);
-            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-            goto out;
-        }
-        memcpy(u[n].key, c.key, c.klen);
-        if (c.existed)
-            memcpy(u[n].old, c.old_item, c.old_len);
-        n++;
-    }
-    if (got < 0) {
-        rc = got;
-        goto out;
-    }
-    /* keep the first change of each key */
-    if (n)
-        qsort(u, n, sizeof *u, undo_cmp);
-    for (size_t i = 0; i < n; i++) {
-        if (k > 0 && engine_row_cmp(u[k - 1].key, u[k - 1].klen, u[i].key,
-                                    u[i].klen) == 0) {
-            free(u[i].key);
-            free(u[i].old);
-            continue;
-        }
-        u[k++] = u[i];
-    }
-    n = k;
-    rc = 0;
-out:
-    wal_reader_close(r);
-    if (rc) {
-        undo_free(u, n);
-        return rc;
-    }
-    *out = u;
-    *nout = n;
-    return 0;
-}
-
 int backup_store_resume(struct backup_store *s, struct engine *e)
 {
     struct backup_info **interrupted = NULL;
@@ -1177,6 +1369,7 @@ int backup_store_resume(struct backup_store *s, struct engine *e)
         j->rtx = rtx;
         j->hold_lsn = b->lsn;
         j->held = 1;
+        j->resumed = 1;
         if ((rc = collect_undo(e, t->no, b->lsn, rtx, &j->u, &j->nu, &err)))
             goto fail;
         tm_info("backup %s of table %s resumes: %zu rows changed since its "

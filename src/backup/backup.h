@@ -12,8 +12,14 @@
  * while writing leaves only temporary files, removed at the next start.
  * Deleting a table never touches the store.
  *
- * Creating a backup reads one LMDB snapshot, so it holds the table exactly
- * as of the request while writes go on, and never blocks the writer.
+ * Creating a backup reads LMDB snapshots, so it holds the table exactly
+ * as of the request while writes go on, and never blocks the writer.  A
+ * background backup (below) moves on to a new snapshot every half second,
+ * from the first key it has not written, undoing from the log the changes
+ * made since the request (the table is held: each carries its old item):
+ * one snapshot as long as the backup would keep LMDB from reusing any
+ * page a write frees meanwhile, and under heavy writes the state file
+ * grew several times over (bench/RESULTS.md).
  * CreateBackup (backup_store_begin) answers as soon as the backup's
  * description is durable, with BackupStatus CREATING; a thread at the
  * lowest CPU priority (SCHED_IDLE) writes the rows, pausing while

@@ -584,3 +584,63 @@ def test_sidecar_random_fault_points(tmp_path, record_property):
                time.monotonic() - t0))
     record_property("fault_summary", line)
     print(line)
+
+
+def test_writes_throughout_a_backup_read_from_many_snapshots(slow):
+    """A background backup moves on to a new read snapshot every half
+    second (so that LMDB can reuse the pages later writes free) and undoes
+    what was logged in between.  Writes go on the whole time: overwrites,
+    deletes, new keys and keys written twice, all over the key range, so
+    that some land just ahead of where the backup reads and some just
+    behind.  The restored table is exactly the table as of the request."""
+    import threading
+    c = harness.make_client(slow.url)
+    want = load(c, 20000)
+    keys = sorted(want)
+    arn = c.create_backup(TableName="notes",
+                          BackupName="moving")["BackupDetails"]["BackupArn"]
+    stop = threading.Event()
+    done = []
+
+    def writer():
+        wc = harness.make_client(slow.url)
+        rng = random.Random(11)
+        n = 0
+        while not stop.is_set():
+            k = rng.choice(keys)
+            op = n % 4
+            if op == 0:
+                wc.put_item(TableName="notes",
+                            Item=dict(key(*k), body={"S": "later %d" % n}))
+            elif op == 1:
+                wc.delete_item(TableName="notes", Key=key(*k))
+            elif op == 2:  # a new key next to an old one
+                wc.put_item(TableName="notes", Item=dict(
+                    key(k[0], k[1] + "+%d" % n), body={"S": "new"}))
+            else:          # the same key twice
+                for v in ("once", "twice"):
+                    wc.put_item(TableName="notes",
+                                Item=dict(key(*k), body={"S": v}))
+            n += 1
+        done.append(n)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        harness.wait_backup(c, arn, timeout=120)
+    finally:
+        stop.set()
+        t.join()
+    m = re.search(re.escape(arn) + r" of table notes: 20000 items, .* in "
+                  r"the background, (\d+) snapshots", slow.stderr_text())
+    assert m, slow.stderr_text()[-2000:]
+    assert int(m.group(1)) >= 3, m.group(0)
+    assert done[0] > 100, done
+    c.restore_table_from_backup(TargetTableName="copy", BackupArn=arn)
+    assert wait_active(c, "copy")["ItemCount"] == 20000
+    got = scan_all(c, "copy")
+    assert set(got) == set(want)
+    bad = [k for k in want if got[k] != want[k]]
+    assert not bad, bad[:5]
+    print("backup from %s snapshots while %d writes went on: 20,000 rows "
+          "as of the request" % (m.group(1), done[0]))
