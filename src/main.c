@@ -140,7 +140,7 @@ static void usage(FILE *f)
             "forward\n"
             "                     (target TidemarkTest_20261125.AdvanceClock); "
             "tests only\n"
-            "  --unsafe-test-slow-backups  write on-demand backups slowly "
+            "  --unsafe-test-slow-backups  write backups slowly "
             "(25 ms per\n"
             "                     256 rows; held after 256 rows while "
             "<store>/HOLD\n"

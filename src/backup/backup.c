@@ -946,10 +946,14 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     struct backup_info *b = NULL;
     struct engine_rtx *rtx = NULL;
     struct backup_stats st;
-    struct table *t;
-    int rc, policy;
+    struct table *t, *t2;
+    int rc, policy, held = 0;
     struct sched_param sp;
-    uint64_t t0 = clock_mono_ns();
+    uint64_t t0 = clock_mono_ns(), from = 0, no;
+    struct undo *u = NULL;
+    size_t nu = 0;
+    struct undo_log ul = {e, 0, NULL, {0}, 0};
+    struct refresher rf = {e, &ul, &rtx, &u, &nu, 1};
 
     /* the snapshot first: the table and its rows as of this moment */
     if ((rc = engine_read_begin(e, &rtx)))
@@ -960,6 +964,31 @@ int backup_store_create(struct backup_store *s, struct engine *e,
                           table_name);
         goto out;
     }
+    no = t->no;
+    /* but for a SYSTEM backup (inside DeleteTable, which takes no hold),
+     * hold the table so that the rows can be read from a series of
+     * snapshots, as in the background (see struct refresher); with 64
+     * holds taken already, from the one snapshot */
+    if (type != BACKUP_SYSTEM &&
+        engine_hold_table(e, no, from = engine_read_lsn(rtx)) == 0) {
+        held = 1;
+        engine_read_end(rtx);
+        rtx = NULL;
+        if ((rc = engine_barrier(e)) || (rc = engine_read_begin(e, &rtx))) {
+            rc = tm_error_set(err, rc, "could not open a read snapshot");
+            goto out;
+        }
+        /* deleted or re-created meanwhile? */
+        rc = catalog_get(engine_catalog(e), table_name, a, &t2);
+        if (rc || t2->no != no || t2->status == TABLE_CREATING ||
+            t2->restoring) {
+            rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                              table_name);
+            goto out;
+        }
+        t = t2;
+        ul.no = no;
+    }
     if ((b = new_info(s, t, rtx, backup_name, type, region, account)) ==
         NULL) {
         rc = tm_error_set(err, TM_ENOMEM, "out of memory");
@@ -968,12 +997,21 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     pthread_getschedparam(pthread_self(), &policy, &sp);
     sched_idle_self();
     /* a SYSTEM backup is part of a DeleteTable request: no pauses */
-    rc = write_rows(rtx, t->no, b, NULL, 0, NULL, NULL, 0,
+    rc = write_rows(rtx, no, b, NULL, 0, held ? &rf : NULL, NULL,
+                    type != BACKUP_SYSTEM ? s->test_delay_us : 0,
                     type != BACKUP_SYSTEM,
                     s->zstd_level, &st, err);
     pthread_setschedparam(pthread_self(), policy, &sp);
     engine_read_end(rtx);
     rtx = NULL;
+    undo_log_close(&ul);
+    undo_free(u, nu);
+    u = NULL;
+    nu = 0;
+    if (held) {
+        engine_release_table(e, no, from);
+        held = 0;
+    }
     if (rc)
         goto out;
     /* to the object store in the background (PITR bases stay local) */
@@ -984,10 +1022,10 @@ int backup_store_create(struct backup_store *s, struct engine *e,
         goto out;
     }
     tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
-            "%.1f ms",
+            "%.1f ms, %u snapshots",
             b->arn, b->table_name, (unsigned long long)st.rows,
             (unsigned long long)st.file_bytes,
-            (double)(clock_mono_ns() - t0) / 1e6);
+            (double)(clock_mono_ns() - t0) / 1e6, rf.snapshots);
     *out = info_copy(b, a);
     pthread_mutex_lock(&s->lock);
     rc = insert(s, b);
@@ -1000,6 +1038,10 @@ int backup_store_create(struct backup_store *s, struct engine *e,
         rc = tm_error_set(err, rc, "out of memory");
 out:
     engine_read_end(rtx);
+    undo_log_close(&ul);
+    undo_free(u, nu);
+    if (held)
+        engine_release_table(e, no, from);
     info_free(b);
     return rc;
 }

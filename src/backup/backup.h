@@ -33,7 +33,11 @@
  * A backup whose writing fails (disk full, I/O error) disappears, logged;
  * the table and the other backups are untouched.  The other kinds
  * (SYSTEM at DeleteTable, scheduled, PITR bases) are written by the
- * calling thread (backup_store_create), also at SCHED_IDLE.
+ * calling thread (backup_store_create), also at SCHED_IDLE; scheduled
+ * backups and PITR bases hold the table meanwhile and move on from
+ * snapshot to snapshot in the same way (DeleteTable is refused while
+ * one is being written, as for CreateBackup); a SYSTEM backup, part of
+ * DeleteTable itself, reads one snapshot.
  *
  * Thread-safety: the registry is guarded by one mutex; lookups copy into
  * the caller's arena.
@@ -160,9 +164,10 @@ int backup_store_begin(struct backup_store *s, struct engine *e,
  * one could not be resumed (it is removed, and the reason logged). */
 int backup_store_resume(struct backup_store *s, struct engine *e);
 
-/* Tests only (--unsafe-test-slow-backups): background backups sleep `us`
- * microseconds per 256 rows, and wait after their first 256 rows while the
- * file <store>/HOLD exists, so a test can act while one is CREATING. */
+/* Tests only (--unsafe-test-slow-backups): backups (all but SYSTEM ones)
+ * sleep `us` microseconds per 256 rows, and wait after their first 256
+ * rows while the file <store>/HOLD exists, so a test can act while one is
+ * CREATING or while a scheduled backup or a PITR base is being written. */
 void backup_store_set_test_delay(struct backup_store *s, int us);
 
 /* --backup-zstd-level: the zstd level of the blocks of the backups (and

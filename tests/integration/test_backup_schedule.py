@@ -75,3 +75,93 @@ def test_bad_schedule_refused(tmp_path):
                          timeout=10)
     assert out.returncode != 0
     assert "--backup-schedule wants TABLE=EVERY" in out.stderr
+
+
+def test_scheduled_backup_under_writes_is_one_moment(tmp_path):
+    """A scheduled backup is read from a series of snapshots too (the
+    table held, the changes in between undone from the log): with writes
+    going on the whole time, the restored table is the table after exactly
+    some prefix of the writes, one moment, not a mix."""
+    import random
+    import re
+    import threading
+    srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
+                         extra_args=["--unsafe-test-clock",
+                                     "--unsafe-test-slow-backups",
+                                     "--backup-schedule", "notes=6h,keep=5"])
+    srv.start()
+    try:
+        c = harness.make_client(srv.url)
+        raw = harness.RawClient(srv.port)
+        harness.create_notes(c)
+        wait_for(lambda: len(scheduled(c)) == 1)  # of the empty table
+        model = {}
+        for s in range(0, 15000, 25):
+            batch = [{"userId": {"S": "u%d" % (i % 30)},
+                      "noteId": {"S": "n%06d" % i},
+                      "body": {"S": "v0 %d" % i}} for i in range(s, s + 25)]
+            c.batch_write_item(RequestItems={"notes": [
+                {"PutRequest": {"Item": it}} for it in batch]})
+            for it in batch:
+                model[(it["userId"]["S"], it["noteId"]["S"])] = it
+        keys = sorted(model)
+        writes = []  # (key, item or None), in the order acknowledged
+        stop = threading.Event()
+
+        def writer():
+            wc = harness.make_client(srv.url)
+            rng = random.Random(3)
+            j = 0
+            while not stop.is_set():
+                k = rng.choice(keys) if j % 3 else ("u%d" % (j % 30),
+                                                    "w%06d" % j)
+                if j % 3 == 2:
+                    wc.delete_item(TableName="notes", Key={
+                        "userId": {"S": k[0]}, "noteId": {"S": k[1]}})
+                    writes.append((k, None))
+                else:
+                    it = {"userId": {"S": k[0]}, "noteId": {"S": k[1]},
+                          "body": {"S": "w %d" % j}}
+                    wc.put_item(TableName="notes", Item=it)
+                    writes.append((k, it))
+                j += 1
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            time.sleep(0.2)
+            advance(raw, 6 * 3600 * 1000 + 1000)
+            wait_for(lambda: len(scheduled(c)) == 2, timeout=60)
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            t.join()
+        newest = scheduled(c)[-1]["BackupArn"]
+        harness.wait_backup(c, newest)
+        m = re.search(re.escape(newest) + r" of table notes: .* ms, (\d+) "
+                      r"snapshots", srv.stderr_text())
+        assert m and int(m.group(1)) >= 3, srv.stderr_text()[-1500:]
+        c.restore_table_from_backup(TargetTableName="back",
+                                    BackupArn=newest)
+        harness.wait_table_active(c, "back")
+        got = {(it["userId"]["S"], it["noteId"]["S"]): it
+               for it in harness.scan_items(c, TableName="back")}
+        # the model after k writes, for k = 0.. : one must match exactly
+        bad = sum(1 for k in set(model) | set(got)
+                  if model.get(k) != got.get(k))
+        matches = [0] if bad == 0 else []
+        for n, (k, it) in enumerate(writes, 1):
+            before = model.get(k) != got.get(k)
+            if it is None:
+                model.pop(k, None)
+            else:
+                model[k] = it
+            bad += (model.get(k) != got.get(k)) - before
+            if bad == 0:
+                matches.append(n)
+        assert matches, "the restored table is no moment of the writes"
+        assert 0 < matches[0] < len(writes), (matches[:3], len(writes))
+        print("scheduled backup from %s snapshots: the table after write %d "
+              "of %d" % (m.group(1), matches[0], len(writes)))
+    finally:
+        srv.stop()
