@@ -12,6 +12,7 @@ import random
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -593,7 +594,6 @@ def test_writes_throughout_a_backup_read_from_many_snapshots(slow):
     deletes, new keys and keys written twice, all over the key range, so
     that some land just ahead of where the backup reads and some just
     behind.  The restored table is exactly the table as of the request."""
-    import threading
     c = harness.make_client(slow.url)
     want = load(c, 20000)
     keys = sorted(want)

@@ -6,8 +6,10 @@ header, or a truncation) makes it exit non-zero naming the file and the
 offset; a restore from such a file never leaves an ACTIVE table; delete
 refuses while a server holds the data directory.
 """
+import base64
 import glob
 import os
+import random
 import signal
 import subprocess
 import time
@@ -131,8 +133,6 @@ def test_zstd_level_trades_speed_for_size(tmp_path):
     bytes) backed up at -5 and at 19 give files larger and smaller than the
     default's, each verifies, and each restores to exactly the table; a
     level out of range is refused before the server starts."""
-    import base64
-    import random
     rnd = random.Random(5)
     items = [{"userId": {"S": "u%d" % (i % 20)}, "noteId": {"S": "n%05d" % i},
               "body": {"S": base64.b64encode(

@@ -2,6 +2,9 @@
 ordinary USER backups named by schedule and date, taken every interval,
 pruned past the retention, listed and restorable like any other; backups
 made by hand are never pruned."""
+import random
+import re
+import threading
 import time
 
 import pytest
@@ -27,15 +30,21 @@ def wait_for(pred, timeout=10):
         time.sleep(0.1)
 
 
-def test_schedule_takes_prunes_and_restores(tmp_path):
+def start_scheduled(tmp_path, *args):
+    """A server whose clock the test moves, with `args`; the notes table
+    created.  Returns (server, client, raw client)."""
     srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
-                         extra_args=["--unsafe-test-clock",
-                                     "--backup-schedule", "notes=6h,keep=3"])
+                         extra_args=["--unsafe-test-clock", *args])
     srv.start()
+    c = harness.make_client(srv.url)
+    harness.create_notes(c)
+    return srv, c, harness.RawClient(srv.port)
+
+
+def test_schedule_takes_prunes_and_restores(tmp_path):
+    srv, c, raw = start_scheduled(tmp_path, "--backup-schedule",
+                                  "notes=6h,keep=3")
     try:
-        c = harness.make_client(srv.url)
-        raw = harness.RawClient(srv.port)
-        harness.create_notes(c)
         c.put_item(TableName="notes", Item={"userId": {"S": "u"},
                                             "noteId": {"S": "first"}})
         wait_for(lambda: len(scheduled(c)) == 1)  # the first, at once
@@ -82,18 +91,9 @@ def test_scheduled_backup_under_writes_is_one_moment(tmp_path):
     table held, the changes in between undone from the log): with writes
     going on the whole time, the restored table is the table after exactly
     some prefix of the writes, one moment, not a mix."""
-    import random
-    import re
-    import threading
-    srv = harness.Server(str(tmp_path / "data"), log_dir=str(tmp_path),
-                         extra_args=["--unsafe-test-clock",
-                                     "--unsafe-test-slow-backups",
-                                     "--backup-schedule", "notes=6h,keep=5"])
-    srv.start()
+    srv, c, raw = start_scheduled(tmp_path, "--unsafe-test-slow-backups",
+                                  "--backup-schedule", "notes=6h,keep=5")
     try:
-        c = harness.make_client(srv.url)
-        raw = harness.RawClient(srv.port)
-        harness.create_notes(c)
         wait_for(lambda: len(scheduled(c)) == 1)  # of the empty table
         model = {}
         for s in range(0, 15000, 25):
