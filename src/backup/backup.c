@@ -475,6 +475,7 @@ struct undo_log {
     struct engine *e;
     uint64_t no;
     struct wal_reader *r;
+    uint64_t last;   /* the LSN of the last record read */
     struct undo pend;
     int has_pend;
 };
@@ -487,7 +488,6 @@ static void undo_free(struct undo *u, size_t n)
     }
     free(u);
 }
-
 
 static int undo_cmp(const void *pa, const void *pb)
 {
@@ -524,44 +524,41 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
     struct engine_change c;
     struct undo *u = NULL, x;
     size_t n = 0, cap = 0, k = 0;
-    int rc = 0, got;
+    int rc = 0, got = 1;
 
     *out = NULL;
     *nout = 0;
-    if (ul->has_pend && ul->pend.seq > upto)
-        return 0;
-    if (ul->has_pend) {
+    if (ul->r == NULL)
+        ul->last = lsn;
+    if (ul->has_pend && ul->pend.seq <= upto) {
         if (undo_push(&u, &n, &cap, &ul->pend) != 0)
             return tm_error_set(err, TM_ENOMEM, "out of memory");
         ul->has_pend = 0;
     }
-    if (ul->r == NULL) {
-        if (upto <= lsn)
-            return 0;
+    if (upto > ul->last && ul->r == NULL) {
         rc = wal_reader_open(engine_wal_dir(ul->e), engine_wal(ul->e),
                              lsn + 1, &ul->r, err);
         if (rc == TM_ENOTFOUND)
-            return tm_error_set(err, TM_ECORRUPT,
-                                "the change log after LSN %llu is gone",
-                                (unsigned long long)lsn);
+            rc = tm_error_set(err, TM_ECORRUPT,
+                              "the change log after LSN %llu is gone",
+                              (unsigned long long)lsn);
         if (rc) {
             ul->r = NULL;
-            return rc;
+            goto out;
         }
     }
-    while ((got = wal_reader_next(ul->r, &rec, err)) == 1) {
+    while (ul->last < upto && (got = wal_reader_next(ul->r, &rec, err)) == 1) {
         int p = engine_change_parse(&rec, &c);
+
+        ul->last = rec.lsn;
         if (p < 0) {
             rc = tm_error_set(err, p, "an unreadable change log record "
                                       "(LSN %llu)",
                               (unsigned long long)rec.lsn);
             goto out;
         }
-        if (p == 0 || c.table_no != ul->no) {
-            if (rec.lsn >= upto)
-                break;
+        if (p == 0 || c.table_no != ul->no)
             continue;
-        }
         if (c.existed && c.old_item == NULL) {
             rc = tm_error_set(err, TM_ECORRUPT,
                               "the change at LSN %llu lacks the old item",
@@ -584,7 +581,7 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
         memcpy(x.key, c.key, c.klen);
         if (c.existed)
             memcpy(x.old, c.old_item, c.old_len);
-        if (c.lsn > upto) { /* the next round's */
+        if (c.lsn > upto) { /* past this round (LSNs with gaps) */
             ul->pend = x;
             ul->has_pend = 1;
             break;
@@ -595,11 +592,19 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
             rc = tm_error_set(err, TM_ENOMEM, "out of memory");
             goto out;
         }
-        if (c.lsn == upto)
-            break;
     }
     if (got < 0) {
         rc = got;
+        goto out;
+    }
+    if (ul->last < upto) {
+        /* every record up to a snapshot's LSN is synced before the
+         * snapshot can see it: a log that ends before is damaged */
+        rc = tm_error_set(err, TM_ECORRUPT,
+                          "the change log ends at LSN %llu, before the "
+                          "snapshot's LSN %llu",
+                          (unsigned long long)ul->last,
+                          (unsigned long long)upto);
         goto out;
     }
     /* keep the first change of each key */
@@ -643,7 +648,7 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
                         struct engine_rtx *rtx, struct undo **out,
                         size_t *nout, struct tm_error *err)
 {
-    struct undo_log ul = {e, no, NULL, {0}, 0};
+    struct undo_log ul = {e, no, NULL, 0, {0}, 0};
     int rc = undo_log_round(&ul, lsn, engine_read_lsn(rtx), out, nout, err);
 
     undo_log_close(&ul);
@@ -952,7 +957,7 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     uint64_t t0 = clock_mono_ns(), from = 0, no;
     struct undo *u = NULL;
     size_t nu = 0;
-    struct undo_log ul = {e, 0, NULL, {0}, 0};
+    struct undo_log ul = {e, 0, NULL, 0, {0}, 0};
     struct refresher rf = {e, &ul, &rtx, &u, &nu, 1};
 
     /* the snapshot first: the table and its rows as of this moment */
@@ -1160,7 +1165,7 @@ static void *job_main(void *arg)
     struct backup_stats st = {0};
     struct tm_error err;
     uint64_t t0 = clock_mono_ns();
-    struct undo_log ul = {j->e, j->b->table_no, NULL, {0}, 0};
+    struct undo_log ul = {j->e, j->b->table_no, NULL, 0, {0}, 0};
     struct refresher rf = {j->e, &ul, &j->rtx, &j->u, &j->nu, 0};
     int rc = 0;
 
