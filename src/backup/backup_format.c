@@ -76,8 +76,13 @@
  *
  * where a varint is unsigned LEB128 in its shortest form, at most 4 bytes
  * (klen <= BACKUP_KEY_MAX, ilen <= BACKUP_ITEM_MAX).  Keys increase
- * strictly in memcmp order (a key sorts after its own prefixes) across the
- * whole file.  The writer closes a block when the next row would take it
+ * strictly in the table's row order (base/rowkey.h: memcmp order, a key
+ * after its own prefixes, for keys of up to 480 bytes; a longer key by its
+ * first 472 bytes and a hash of the whole, as the state keeps it) across
+ * the whole file.  Until 2026-11-26 the rule read plain memcmp order; no
+ * file written by a server breaks the new rule (the two orders agree on
+ * every table whose backup could be written), so readers of either
+ * accept the other's files.  The writer closes a block when the next row would take it
  * past its target size (BACKUP_BLOCK_BYTES, 256 KiB) or when it reaches
  * that size, so only a block holding a single row is ever larger.
  *
@@ -175,6 +180,7 @@
 #include "base/err.h"
 #include "base/fsio.h"
 #include "base/hash.h"
+#include "base/rowkey.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -283,18 +289,6 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint32_t *out)
         }
     }
     return -1;
-}
-
-/* memcmp order, a prefix first: <0, 0, >0. */
-static int key_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
-                   size_t blen)
-{
-    size_t n = alen < blen ? alen : blen;
-    int c = n ? memcmp(a, b, n) : 0;
-
-    if (c != 0)
-        return c;
-    return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
 /* Grow *buf to at least `need` bytes (contents are not kept). */
@@ -901,7 +895,7 @@ int backup_writer_add(struct backup_writer *w, const uint8_t *key,
                             "max %u)",
                             w->tmp, w->rows, klen, BACKUP_KEY_MAX, ilen,
                             BACKUP_ITEM_MAX);
-    if (w->have_prev && key_cmp(key, klen, w->prev, w->prev_len) <= 0)
+    if (w->have_prev && rowkey_cmp(key, klen, w->prev, w->prev_len) <= 0)
         return tm_error_set(err, TM_EVALIDATION,
                             "backup file %s: row %" PRIu64 ": key not "
                             "greater than the previous row's",
@@ -1770,7 +1764,7 @@ static int next_row(struct backup_reader *r, const uint8_t **key,
                        PRIu64 " (byte %zu of the block) has a bad length "
                        "or runs past the block",
                        r->blk_index, r->nrows, (size_t)(r->pos - r->raw));
-    if (r->have_prev && key_cmp(q, kl, r->prev, r->prev_len) <= 0)
+    if (r->have_prev && rowkey_cmp(q, kl, r->prev, r->prev_len) <= 0)
         return corrupt(err, r, r->blk_off, "block %" PRIu64 ": row %"
                        PRIu64 ": key not greater than the previous row's",
                        r->blk_index, r->nrows);

@@ -113,12 +113,11 @@
 #include "base/fsio.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/rowkey.h"
 #include "wal/wal.h"
 
 #define BATCH_MAX 1024
-#define ROWKEY_INLINE 480
-#define ROWKEY_PREFIX 472
-#define LMDB_KEY_MAX (8 + ROWKEY_INLINE)
+#define LMDB_KEY_MAX (8 + ROWKEY_INLINE) /* base/rowkey.h */
 #define CHECKPOINT_MS 30000
 /* Between checkpoints, every FLUSH_MS, the state's dirty pages are
  * handed to the disk (sync_file_range, no wait) once they are
@@ -258,15 +257,7 @@ static size_t lmdb_key(uint64_t no, const uint8_t *key, size_t klen,
                        uint8_t out[LMDB_KEY_MAX], int *is_long)
 {
     put_be64(out, no);
-    if (klen <= ROWKEY_INLINE) {
-        memcpy(out + 8, key, klen);
-        *is_long = 0;
-        return 8 + klen;
-    }
-    memcpy(out + 8, key, ROWKEY_PREFIX);
-    put_be64(out + 8 + ROWKEY_PREFIX, hash64(key, klen));
-    *is_long = 1;
-    return 8 + ROWKEY_PREFIX + 8;
+    return 8 + rowkey_stored(key, klen, out + 8, is_long);
 }
 
 /* Split a row value into its item, checking the stored full key. */
@@ -932,19 +923,7 @@ int engine_barrier(struct engine *e)
 
 int engine_row_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
 {
-    uint8_t ka[LMDB_KEY_MAX], kb[LMDB_KEY_MAX];
-    size_t la, lb, n;
-    int is_long, c;
-
-    la = lmdb_key(0, a, al, ka, &is_long);
-    lb = lmdb_key(0, b, bl, kb, &is_long);
-    n = la < lb ? la : lb;
-    c = memcmp(ka, kb, n);
-    if (c == 0 && la != lb)
-        c = la < lb ? -1 : 1;
-    if (c == 0 && (al != bl || memcmp(a, b, al) != 0))
-        c = al < bl ? -1 : al > bl ? 1 : memcmp(a, b, al);
-    return c;
+    return rowkey_cmp(a, al, b, bl);
 }
 
 int engine_wtx_index_put(struct engine_wtx *w, uint64_t index_no,

@@ -15,6 +15,7 @@
  * double as a check that the documented layout is the one the reader
  * accepts.
  */
+#include "base/rowkey.h"
 #include "test.h"
 
 #include "backup/backup_format.h"
@@ -1227,6 +1228,76 @@ static void test_abort_and_tmp(void)
     ASSERT_CONTAINS(err.msg, "No such file or directory");
 }
 
+/* Keys past 480 bytes go in the table's row order (base/rowkey.h): a
+ * shared 472-byte prefix, then the hash of the whole key.  300 such keys
+ * sorted that way write and read back, the same keys in plain byte
+ * order are refused where the two orders differ, and rowkey_cmp agrees
+ * with the byte order on short keys. */
+static int by_rowkey(const void *a, const void *b)
+{
+    return rowkey_cmp(*(const uint8_t *const *)a, 600,
+                      *(const uint8_t *const *)b, 600);
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+    return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b,
+                  600);
+}
+
+static void test_long_keys(void)
+{
+    enum { N = 300, KL = 600 };
+    uint8_t *keys[N];
+    char path[PATH_MAX];
+    struct backup_writer *w;
+    struct backup_reader *r;
+    struct backup_stats st;
+    struct tm_error err;
+    const uint8_t *k, *it;
+    size_t kl, il;
+    int refused = 0, got, n = 0;
+
+    for (int i = 0; i < N; i++) {
+        keys[i] = malloc(KL);
+        ASSERT(keys[i] != NULL);
+        memset(keys[i], 'p', KL);
+        snprintf((char *)keys[i] + 500, 16, "n%06d", i);
+    }
+    qsort(keys, N, sizeof *keys, by_rowkey);
+    path_of(path, "long.tmbak");
+    ASSERT_EQ(backup_writer_open(path, &META, &w, &err), 0);
+    for (int i = 0; i < N; i++)
+        ASSERT_EQ(backup_writer_add(w, keys[i], KL, (const uint8_t *)"x", 1,
+                                    &err), 0);
+    ASSERT_EQ(backup_writer_finish(w, &st, &err), 0);
+    ASSERT_EQ(backup_reader_open(path, &r, &err), 0);
+    while ((got = backup_reader_next(r, &k, &kl, &it, &il, &err)) == 1) {
+        ASSERT_EQ(kl, KL);
+        ASSERT(memcmp(k, keys[n], KL) == 0);
+        n++;
+    }
+    ASSERT_EQ(got, 0);
+    ASSERT_EQ(n, N);
+    backup_reader_close(r);
+
+    qsort(keys, N, sizeof *keys, by_bytes);
+    path_of(path, "long-bytes.tmbak");
+    ASSERT_EQ(backup_writer_open(path, &META, &w, &err), 0);
+    for (int i = 0; i < N && !refused; i++)
+        refused = backup_writer_add(w, keys[i], KL, (const uint8_t *)"x", 1,
+                                    &err) == TM_EVALIDATION;
+    ASSERT(refused);
+    ASSERT_CONTAINS(err.msg, "not greater");
+    backup_writer_abort(w);
+    for (int i = 0; i < N; i++)
+        free(keys[i]);
+    ASSERT(rowkey_cmp((const uint8_t *)"ab", 2, (const uint8_t *)"b", 1) < 0);
+    ASSERT(rowkey_cmp((const uint8_t *)"a", 1, (const uint8_t *)"ab", 2) < 0);
+    ASSERT(rowkey_cmp((const uint8_t *)"ab", 2, (const uint8_t *)"ab", 2) ==
+           0);
+}
+
 static void test_writer_refuses(void)
 {
     char path[PATH_MAX];
@@ -1444,6 +1515,7 @@ int main(void)
     RUN(test_sticky_error);
     RUN(test_abort_and_tmp);
     RUN(test_writer_refuses);
+    RUN(test_long_keys);
     RUN(test_io_error);
     RUN(test_progress);
     RUN(test_memory_bound);
