@@ -469,15 +469,13 @@ struct undo {
 
 /* Reads the changes of table `no` from the log, round after round: each
  * round up to a snapshot's LSN, the reader kept open between rounds (a
- * reader opened again would read its segment from the start).  A change
- * read past a round's end waits in `pend` for the next. */
+ * reader opened again would read its segment from the start).  LSNs have
+ * no gaps (wal.h), so a round reads exactly up to its end. */
 struct undo_log {
     struct engine *e;
     uint64_t no;
     struct wal_reader *r;
     uint64_t last;   /* the LSN of the last record read */
-    struct undo pend;
-    int has_pend;
 };
 
 static void undo_free(struct undo *u, size_t n)
@@ -530,11 +528,6 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
     *nout = 0;
     if (ul->r == NULL)
         ul->last = lsn;
-    if (ul->has_pend && ul->pend.seq <= upto) {
-        if (undo_push(&u, &n, &cap, &ul->pend) != 0)
-            return tm_error_set(err, TM_ENOMEM, "out of memory");
-        ul->has_pend = 0;
-    }
     if (upto > ul->last && ul->r == NULL) {
         rc = wal_reader_open(engine_wal_dir(ul->e), engine_wal(ul->e),
                              lsn + 1, &ul->r, err);
@@ -581,11 +574,6 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
         memcpy(x.key, c.key, c.klen);
         if (c.existed)
             memcpy(x.old, c.old_item, c.old_len);
-        if (c.lsn > upto) { /* past this round (LSNs with gaps) */
-            ul->pend = x;
-            ul->has_pend = 1;
-            break;
-        }
         if (undo_push(&u, &n, &cap, &x) != 0) {
             free(x.key);
             free(x.old);
@@ -635,11 +623,6 @@ static void undo_log_close(struct undo_log *ul)
 {
     wal_reader_close(ul->r);
     ul->r = NULL;
-    if (ul->has_pend) {
-        free(ul->pend.key);
-        free(ul->pend.old);
-        ul->has_pend = 0;
-    }
 }
 
 /* The changes of table `no` after `lsn` up to the snapshot `rtx`, one per
@@ -648,7 +631,7 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
                         struct engine_rtx *rtx, struct undo **out,
                         size_t *nout, struct tm_error *err)
 {
-    struct undo_log ul = {e, no, NULL, 0, {0}, 0};
+    struct undo_log ul = {e, no, NULL, 0};
     int rc = undo_log_round(&ul, lsn, engine_read_lsn(rtx), out, nout, err);
 
     undo_log_close(&ul);
@@ -667,12 +650,12 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
 #define SNAPSHOT_NS (500ull * 1000 * 1000)
 
 struct refresher {
-    struct engine *e;
-    struct undo_log *ul;     /* the log read between snapshots */
+    struct undo_log *ul;     /* the log read between snapshots; NULL: the
+                              * table is not held, one snapshot */
     struct engine_rtx **rtx; /* the snapshot being read; replaced */
     struct undo **u;         /* the changes to undo, sorted; replaced */
     size_t *nu;
-    unsigned snapshots;      /* read from so far (the first included) */
+    unsigned snapshots;      /* read from so far (write_rows counts) */
 };
 
 /* Move `rf` on to a new snapshot: close *cur, open the new snapshot,
@@ -680,8 +663,8 @@ struct refresher {
  * an older change of a key; dropping keys before `rk`, already written,
  * and the entries before *ui, consumed), and seek a new cursor to `rk`
  * (the first key not written yet). */
-static int refresh(struct refresher *rf, uint64_t no, const uint8_t *rk,
-                   size_t rkl, struct engine_cursor **cur, size_t *ui,
+static int refresh(struct refresher *rf, const uint8_t *rk, size_t rkl,
+                   struct engine_cursor **cur, size_t *ui,
                    struct tm_error *err)
 {
     struct engine_rtx *nrtx = NULL;
@@ -698,7 +681,7 @@ static int refresh(struct refresher *rf, uint64_t no, const uint8_t *rk,
     *cur = NULL;
     engine_read_end(*rf->rtx);
     *rf->rtx = NULL;
-    if ((rc = engine_read_begin(rf->e, &nrtx))) {
+    if ((rc = engine_read_begin(rf->ul->e, &nrtx))) {
         rc = tm_error_set(err, rc, "could not open a read snapshot");
         goto out;
     }
@@ -740,7 +723,7 @@ static int refresh(struct refresher *rf, uint64_t no, const uint8_t *rk,
     *rf->u = v;
     *rf->nu = n;
     *ui = 0;
-    if ((rc = engine_cursor_open(nrtx, no, cur)) ||
+    if ((rc = engine_cursor_open(nrtx, rf->ul->no, cur)) ||
         (rc = engine_cursor_seek(*cur, r, rkl, 0, 0)))
         rc = tm_error_set(err, rc, "reading the table from a new snapshot "
                                    "failed");
@@ -750,32 +733,28 @@ out:
     return rc;
 }
 
-/* Write the rows of table number `no` in snapshot `rtx`, with the changes
- * `u` (sorted, one per key) undone, to b->path; with `rf`, the snapshot
- * and the changes are rf's, moved on every SNAPSHOT_NS (see above).
- * Checks *stop every 4096 rows (a server shutting down): TM_EUNAVAILABLE
- * then. */
-static int write_rows(struct engine_rtx *rtx, uint64_t no,
-                      const struct backup_info *b, const struct undo *u,
-                      size_t nu, struct refresher *rf,
-                      const _Atomic int *stop, int delay_us,
-                      int yield, int level, struct backup_stats *st,
+/* Write the rows of table b->table_no in snapshot *rf->rtx, with the
+ * changes *rf->u (sorted, one per key) undone, to b->path; with rf->ul,
+ * moving on to a new snapshot every SNAPSHOT_NS (see above).  Checks
+ * *stop every 4096 rows (a server shutting down): TM_EUNAVAILABLE then. */
+static int write_rows(struct refresher *rf, const struct backup_info *b,
+                      const _Atomic int *stop, int delay_us, int yield,
+                      int level, struct backup_stats *st,
                       struct tm_error *err)
 {
+    struct engine_rtx *rtx = *rf->rtx;
+    const struct undo *u = *rf->u;
     struct engine_cursor *cur = NULL;
     struct backup_writer *w = NULL;
     struct backup_meta m = {0};
     const uint8_t *k = NULL, *it = NULL;
-    size_t kl = 0, il = 0, ui = 0;
+    size_t kl = 0, il = 0, ui = 0, nu = *rf->nu;
     uint64_t rows = 0, seen = load_requests(), snap_t0 = clock_mono_ns();
+    uint64_t no = b->table_no;
     long ncpu;
     int rc, got;
 
-    if (rf) {
-        rtx = *rf->rtx;
-        u = *rf->u;
-        nu = *rf->nu;
-    }
+    rf->snapshots = 1;
 
     m.table_json = b->table_json;
     m.lsn = b->lsn;
@@ -810,7 +789,7 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
         }
         if (got == 0 && ui == nu)
             break;
-        if (rf && got == 1 && (rows & 255) == 0 &&
+        if (rf->ul && got == 1 && (rows & 255) == 0 &&
             clock_mono_ns() - snap_t0 >= SNAPSHOT_NS) {
             /* the first key not written: the smaller of the two heads */
             int ku = ui < nu &&
@@ -818,7 +797,7 @@ static int write_rows(struct engine_rtx *rtx, uint64_t no,
             const uint8_t *rk = ku ? u[ui].key : k;
             size_t rkl = ku ? u[ui].klen : kl;
 
-            if ((rc = refresh(rf, no, rk, rkl, &cur, &ui, err)))
+            if ((rc = refresh(rf, rk, rkl, &cur, &ui, err)))
                 goto out;
             u = *rf->u;
             nu = *rf->nu;
@@ -942,6 +921,61 @@ static void sched_idle_self(void)
 static void start_upload(struct backup_store *s, struct engine *e,
                          const struct backup_info *b);
 
+static int hold_and_snapshot(struct engine *e, uint64_t no, uint64_t from,
+                             struct engine_rtx **rtx, struct tm_error *err)
+{
+    int rc;
+
+    if ((rc = engine_hold_table(e, no, from)))
+        return tm_error_set(err, TM_ELIMIT,
+                            "Too many backups are being created at once; "
+                            "try again when one has finished");
+    if ((rc = engine_barrier(e)) || (rc = engine_read_begin(e, rtx))) {
+        engine_release_table(e, no, from);
+        return tm_error_set(err, rc, "could not open a read snapshot");
+    }
+    return 0;
+}
+
+/* Hold table `table_name` and open a snapshot after the hold's barrier,
+ * so that every change the snapshot does not see is logged with its old
+ * item: *t as of that snapshot, *from the LSN the hold keeps the log from.
+ * TM_ETABLENOTFOUND (also when the table was deleted or re-created in
+ * between), TM_ELIMIT (64 holds already), or another code; on failure
+ * nothing is held or open. */
+static int hold_table_snapshot(struct engine *e, const char *table_name,
+                               struct arena *a, struct table **t,
+                               uint64_t *from, struct engine_rtx **rtx,
+                               struct tm_error *err)
+{
+    struct table *t0;
+    int rc;
+
+    /* the table's number and a lower bound of the snapshot's LSN */
+    if ((rc = engine_read_begin(e, rtx)))
+        return tm_error_set(err, rc, "could not open a read snapshot");
+    rc = catalog_get(engine_catalog(e), table_name, a, &t0);
+    *from = engine_read_lsn(*rtx);
+    engine_read_end(*rtx);
+    *rtx = NULL;
+    if (rc || t0->status == TABLE_CREATING || t0->restoring)
+        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                            table_name);
+    if ((rc = hold_and_snapshot(e, t0->no, *from, rtx, err)))
+        return rc;
+    /* the table as of the snapshot: deleted or re-created meanwhile? */
+    rc = catalog_get(engine_catalog(e), table_name, a, t);
+    if (rc || (*t)->no != t0->no || (*t)->status == TABLE_CREATING ||
+        (*t)->restoring) {
+        engine_read_end(*rtx);
+        *rtx = NULL;
+        engine_release_table(e, t0->no, *from);
+        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                            table_name);
+    }
+    return 0;
+}
+
 int backup_store_create(struct backup_store *s, struct engine *e,
                         const char *table_name, const char *backup_name,
                         enum backup_type type, const char *region,
@@ -951,48 +985,41 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     struct backup_info *b = NULL;
     struct engine_rtx *rtx = NULL;
     struct backup_stats st;
-    struct table *t, *t2;
+    struct table *t;
     int rc, policy, held = 0;
     struct sched_param sp;
-    uint64_t t0 = clock_mono_ns(), from = 0, no;
+    uint64_t t0 = clock_mono_ns(), from = 0, no = 0;
     struct undo *u = NULL;
     size_t nu = 0;
-    struct undo_log ul = {e, 0, NULL, 0, {0}, 0};
-    struct refresher rf = {e, &ul, &rtx, &u, &nu, 1};
+    struct undo_log ul = {e, 0, NULL, 0};
+    struct refresher rf = {NULL, &rtx, &u, &nu, 0};
 
-    /* the snapshot first: the table and its rows as of this moment */
-    if ((rc = engine_read_begin(e, &rtx)))
-        return tm_error_set(err, rc, "could not open a read snapshot");
-    rc = catalog_get(engine_catalog(e), table_name, a, &t);
-    if (rc || t->status == TABLE_CREATING || t->restoring) {
-        rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                          table_name);
-        goto out;
-    }
-    no = t->no;
     /* but for a SYSTEM backup (inside DeleteTable, which takes no hold),
      * hold the table so that the rows can be read from a series of
-     * snapshots, as in the background (see struct refresher); with 64
-     * holds taken already, from the one snapshot */
-    if (type != BACKUP_SYSTEM &&
-        engine_hold_table(e, no, from = engine_read_lsn(rtx)) == 0) {
-        held = 1;
-        engine_read_end(rtx);
-        rtx = NULL;
-        if ((rc = engine_barrier(e)) || (rc = engine_read_begin(e, &rtx))) {
-            rc = tm_error_set(err, rc, "could not open a read snapshot");
-            goto out;
-        }
-        /* deleted or re-created meanwhile? */
-        rc = catalog_get(engine_catalog(e), table_name, a, &t2);
-        if (rc || t2->no != no || t2->status == TABLE_CREATING ||
-            t2->restoring) {
+     * snapshots, as in the background (see struct refresher) */
+    if (type != BACKUP_SYSTEM) {
+        rc = hold_table_snapshot(e, table_name, a, &t, &from, &rtx, err);
+        if (rc != 0 && rc != TM_ELIMIT)
+            return rc;
+        held = rc == 0;
+    }
+    if (!held) {
+        /* one snapshot (also with 64 holds taken already): the table and
+         * its rows as of this moment */
+        tm_error_clear(err);
+        if ((rc = engine_read_begin(e, &rtx)))
+            return tm_error_set(err, rc, "could not open a read snapshot");
+        rc = catalog_get(engine_catalog(e), table_name, a, &t);
+        if (rc || t->status == TABLE_CREATING || t->restoring) {
             rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
                               table_name);
             goto out;
         }
-        t = t2;
+    }
+    no = t->no;
+    if (held) {
         ul.no = no;
+        rf.ul = &ul;
     }
     if ((b = new_info(s, t, rtx, backup_name, type, region, account)) ==
         NULL) {
@@ -1002,10 +1029,9 @@ int backup_store_create(struct backup_store *s, struct engine *e,
     pthread_getschedparam(pthread_self(), &policy, &sp);
     sched_idle_self();
     /* a SYSTEM backup is part of a DeleteTable request: no pauses */
-    rc = write_rows(rtx, no, b, NULL, 0, held ? &rf : NULL, NULL,
+    rc = write_rows(&rf, b, NULL,
                     type != BACKUP_SYSTEM ? s->test_delay_us : 0,
-                    type != BACKUP_SYSTEM,
-                    s->zstd_level, &st, err);
+                    type != BACKUP_SYSTEM, s->zstd_level, &st, err);
     pthread_setschedparam(pthread_self(), policy, &sp);
     engine_read_end(rtx);
     rtx = NULL;
@@ -1165,17 +1191,15 @@ static void *job_main(void *arg)
     struct backup_stats st = {0};
     struct tm_error err;
     uint64_t t0 = clock_mono_ns();
-    struct undo_log ul = {j->e, j->b->table_no, NULL, 0, {0}, 0};
-    struct refresher rf = {j->e, &ul, &j->rtx, &j->u, &j->nu, 0};
+    struct undo_log ul = {j->e, j->b->table_no, NULL, 0};
+    struct refresher rf = {&ul, &j->rtx, &j->u, &j->nu, 0};
     int rc = 0;
 
     sched_idle_self();
     tm_error_clear(&err);
     if (!j->upload_only) {
-        rf.snapshots = 1;
-        rc = write_rows(NULL, j->b->table_no, j->b, NULL, 0, &rf,
-                        &s->stopping, s->test_delay_us, 1, s->zstd_level,
-                        &st, &err);
+        rc = write_rows(&rf, j->b, &s->stopping, s->test_delay_us, 1,
+                        s->zstd_level, &st, &err);
         undo_log_close(&ul);
         engine_read_end(j->rtx);
         j->rtx = NULL;
@@ -1266,22 +1290,6 @@ static void start_upload(struct backup_store *s, struct engine *e,
 /* Hold table `no` (see engine_hold_table), then open the snapshot the
  * backup is made from: after the barrier every later change of the table
  * carries its old item. */
-static int hold_and_snapshot(struct engine *e, uint64_t no, uint64_t from,
-                             struct engine_rtx **rtx, struct tm_error *err)
-{
-    int rc;
-
-    if ((rc = engine_hold_table(e, no, from)))
-        return tm_error_set(err, TM_ELIMIT,
-                            "Too many backups are being created at once; "
-                            "try again when one has finished");
-    if ((rc = engine_barrier(e)) || (rc = engine_read_begin(e, rtx))) {
-        engine_release_table(e, no, from);
-        return tm_error_set(err, rc, "could not open a read snapshot");
-    }
-    return 0;
-}
-
 int backup_store_begin(struct backup_store *s, struct engine *e,
                        const char *table_name, const char *backup_name,
                        const char *region, const char *account,
@@ -1290,33 +1298,15 @@ int backup_store_begin(struct backup_store *s, struct engine *e,
 {
     struct backup_job *j = NULL;
     struct engine_rtx *rtx = NULL;
-    struct table *t, *t2;
+    struct table *t;
     uint64_t from;
     int rc;
 
     joblist_reap(&s->jobs);
-    /* the table's number and a lower bound of the snapshot's LSN */
-    if ((rc = engine_read_begin(e, &rtx)))
-        return tm_error_set(err, rc, "could not open a read snapshot");
-    rc = catalog_get(engine_catalog(e), table_name, a, &t);
-    from = engine_read_lsn(rtx);
-    engine_read_end(rtx);
-    rtx = NULL;
-    if (rc || t->status == TABLE_CREATING || t->restoring)
-        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                            table_name);
-    if ((rc = hold_and_snapshot(e, t->no, from, &rtx, err)))
+    if ((rc = hold_table_snapshot(e, table_name, a, &t, &from, &rtx, err)))
         return rc;
-    /* the table as of the snapshot: deleted or re-created meanwhile? */
-    rc = catalog_get(engine_catalog(e), table_name, a, &t2);
-    if (rc || t2->no != t->no || t2->status == TABLE_CREATING ||
-        t2->restoring) {
-        rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                          table_name);
-        goto fail;
-    }
     if ((j = calloc(1, sizeof *j)) == NULL ||
-        (j->b = new_info(s, t2, rtx, backup_name, BACKUP_USER, region,
+        (j->b = new_info(s, t, rtx, backup_name, BACKUP_USER, region,
                          account)) == NULL) {
         rc = tm_error_set(err, TM_ENOMEM, "out of memory");
         goto fail;

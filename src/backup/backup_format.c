@@ -82,9 +82,10 @@
  * the whole file.  Until 2026-11-26 the rule read plain memcmp order; no
  * file written by a server breaks the new rule (the two orders agree on
  * every table whose backup could be written), so readers of either
- * accept the other's files.  The writer closes a block when the next row would take it
- * past its target size (BACKUP_BLOCK_BYTES, 256 KiB) or when it reaches
- * that size, so only a block holding a single row is ever larger.
+ * accept the other's files.  The writer closes a block when the next
+ * row would take it past its target size (BACKUP_BLOCK_BYTES, 256 KiB)
+ * or when it reaches that size, so only a block holding a single row is
+ * ever larger.
  *
  * The footer (the last 96 bytes of the file, at F = file size - 96):
  *

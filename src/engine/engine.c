@@ -124,7 +124,8 @@
  * FLUSH_DIRTY_BYTES or more */
 #define FLUSH_MS 100
 #define FLUSH_DIRTY_BYTES (64u << 20)
-/* ... at most about this much at a time, window by window */
+/* ... at least this much a tick (more when more is dirty than that
+ * times the ticks left before the checkpoint), window by window */
 #define FLUSH_STEP_BYTES (8u << 20)
 #define FLUSH_WINDOW (4u << 20)
 /* ... counting the whole file's dirty pages every this many ticks */
