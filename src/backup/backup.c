@@ -513,8 +513,11 @@ static int undo_push(struct undo **u, size_t *n, size_t *cap,
 
 /* The changes of table ul->no after `lsn` (the first round's start; later
  * rounds go on where the last stopped) up to `upto`, one per key (its
- * first: the row as it was before them), sorted in cursor order. */
+ * first: the row as it was before them), sorted in cursor order.  With
+ * `from`, changes of keys before it (rows already written) are skipped
+ * without copying. */
 static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
+                          const uint8_t *from, size_t fromlen,
                           struct undo **out, size_t *nout,
                           struct tm_error *err)
 {
@@ -550,7 +553,8 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
                               (unsigned long long)rec.lsn);
             goto out;
         }
-        if (p == 0 || c.table_no != ul->no)
+        if (p == 0 || c.table_no != ul->no ||
+            (from && engine_row_cmp(c.key, c.klen, from, fromlen) < 0))
             continue;
         if (c.existed && c.old_item == NULL) {
             rc = tm_error_set(err, TM_ECORRUPT,
@@ -632,7 +636,8 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
                         size_t *nout, struct tm_error *err)
 {
     struct undo_log ul = {e, no, NULL, 0};
-    int rc = undo_log_round(&ul, lsn, engine_read_lsn(rtx), out, nout, err);
+    int rc = undo_log_round(&ul, lsn, engine_read_lsn(rtx), NULL, 0, out,
+                            nout, err);
 
     undo_log_close(&ul);
     return rc;
@@ -686,43 +691,59 @@ static int refresh(struct refresher *rf, const uint8_t *rk, size_t rkl,
         goto out;
     }
     *rf->rtx = nrtx;
-    if ((rc = undo_log_round(rf->ul, prev, engine_read_lsn(nrtx), &add,
-                             &nadd, err)))
+    if ((rc = undo_log_round(rf->ul, prev, engine_read_lsn(nrtx), r, rkl,
+                             &add, &nadd, err)))
         goto out;
-    if ((v = malloc((nu - i + nadd + 1) * sizeof *v)) == NULL) {
-        rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-        goto out;
-    }
-    while (i < nu || a < nadd) {
-        int c = i == nu   ? 1
-                : a == nadd ? -1
-                            : engine_row_cmp(u[i].key, u[i].klen, add[a].key,
-                                             add[a].klen);
-        struct undo *take = c <= 0 ? &u[i++] : &add[a++];
-
-        if (c == 0) { /* the older change says how the row was */
-            free(add[a].key);
-            free(add[a].old);
-            a++;
+    /* Every entry left is at or after r: u[*ui..] because r is at most
+     * u[*ui]'s key, add because the round skipped the others.  With
+     * nothing new the list stays as it is; otherwise each new change goes
+     * where a binary search of the list puts it, and the runs of the
+     * list between them are copied whole: a round under heavy writes
+     * costs a few comparisons per new change, not one per change the
+     * list holds (which grows for as long as the backup runs). */
+    if (nadd > 0) {
+        if ((v = malloc((nu - i + nadd) * sizeof *v)) == NULL) {
+            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+            goto out;
         }
-        if (engine_row_cmp(take->key, take->klen, r, rkl) < 0) {
-            free(take->key);
-            free(take->old);
-        } else {
-            v[n++] = *take;
+        for (a = 0; a < nadd; a++) {
+            size_t lo = i, hi = nu;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (engine_row_cmp(u[mid].key, u[mid].klen, add[a].key,
+                                   add[a].klen) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo > i) /* (u is NULL when empty) */
+                memcpy(v + n, u + i, (lo - i) * sizeof *v);
+            n += lo - i;
+            i = lo;
+            if (i < nu && engine_row_cmp(u[i].key, u[i].klen, add[a].key,
+                                         add[a].klen) == 0) {
+                /* the older change says how the row was */
+                free(add[a].key);
+                free(add[a].old);
+            } else {
+                v[n++] = add[a];
+            }
         }
+        if (nu > i)
+            memcpy(v + n, u + i, (nu - i) * sizeof *v);
+        n += nu - i;
+        for (size_t j = 0; j < *ui; j++) { /* consumed */
+            free(u[j].key);
+            free(u[j].old);
+        }
+        free(u);
+        free(add);
+        add = NULL;
+        nadd = 0;
+        *rf->u = v;
+        *rf->nu = n;
+        *ui = 0;
     }
-    for (size_t j = 0; j < *ui; j++) { /* consumed */
-        free(u[j].key);
-        free(u[j].old);
-    }
-    free(u);
-    free(add);
-    add = NULL;
-    nadd = 0;
-    *rf->u = v;
-    *rf->nu = n;
-    *ui = 0;
     if ((rc = engine_cursor_open(nrtx, rf->ul->no, cur)) ||
         (rc = engine_cursor_seek(*cur, r, rkl, 0, 0)))
         rc = tm_error_set(err, rc, "reading the table from a new snapshot "
@@ -1194,6 +1215,7 @@ static void *job_main(void *arg)
     struct undo_log ul = {j->e, j->b->table_no, NULL, 0};
     struct refresher rf = {&ul, &j->rtx, &j->u, &j->nu, 0};
     int rc = 0;
+    pthread_setname_np(pthread_self(), "tm-backup"); /* top -H, perf */
 
     sched_idle_self();
     tm_error_clear(&err);
@@ -1222,14 +1244,19 @@ static void *job_main(void *arg)
         rc = write_sidecar(s, j->b, &err);
     }
     if (rc == 0) {
+        struct timespec cpu = {0, 0}; /* this thread's: rows, undo */
+
         if (j->b->remote)
             unlink(j->b->path); /* it lives in the object store now */
         set_state(s, j->b);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
-                "%.1f ms in the background, %u snapshots%s%s",
+                "%.1f ms in the background, %u snapshots, %.1f ms of CPU "
+                "reading%s%s",
                 j->b->arn, j->b->table_name, (unsigned long long)st.rows,
                 (unsigned long long)st.file_bytes,
                 (double)(clock_mono_ns() - t0) / 1e6, rf.snapshots,
+                (double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6,
                 j->resumed ? " (resumed after a restart)" : "",
                 j->b->remote ? ", uploaded to the object store" : "");
     } else if (rc == TM_EUNAVAILABLE) {
