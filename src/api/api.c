@@ -304,8 +304,10 @@ static void op_done(struct engine_op *op)
 static void *job_main(void *arg)
 {
     struct api_req *r = arg;
-    int rc = r->job(r);
+    int rc;
 
+    pthread_setname_np(pthread_self(), "tm-api-job"); /* top -H, perf */
+    rc = r->job(r);
     r->op.rc = rc < 0 ? rc : 0;
     if (rc < 0) {
         r->op.err = r->err;

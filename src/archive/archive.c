@@ -667,6 +667,7 @@ static void note(struct archive *a, int rc, const struct tm_error *err)
 static void *uploader_main(void *arg)
 {
     struct archive *a = arg;
+    pthread_setname_np(pthread_self(), "tm-archive"); /* top -H, perf */
 
     for (;;) {
         struct tm_error err = {0};

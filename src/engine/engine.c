@@ -1542,6 +1542,7 @@ done:
 static void *writer_main(void *arg)
 {
     struct engine *e = arg;
+    pthread_setname_np(pthread_self(), "tm-writer"); /* top -H, perf */
 
     for (;;) {
         struct engine_op *ops, *tail;
@@ -1954,6 +1955,7 @@ static void *ckpt_main(void *arg)
     unsigned since = 0; /* ms since the last checkpoint */
     struct flusher fl = {0, -1, 0};
     int state_fd = -1;
+    pthread_setname_np(pthread_self(), "tm-checkpoint"); /* top -H, perf */
 
     if (mdb_env_get_fd(e->env, &state_fd) != 0)
         state_fd = -1;

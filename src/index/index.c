@@ -340,6 +340,7 @@ static void *backfill_main(void *arg)
 {
     struct backfill *b = arg;
     uint64_t rounds = 0;
+    pthread_setname_np(pthread_self(), "tm-backfill"); /* top -H, perf */
 
     tm_info("backfilling index %s of table %s", b->index, b->table);
     while (!b->finished && !atomic_load(&stopping)) {

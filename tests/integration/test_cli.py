@@ -4,6 +4,7 @@ and data surviving a restart. Each test runs its own server processes."""
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -235,3 +236,49 @@ def test_sigterm_with_a_stalled_client(servers, workdir):
         stalled.close()
     assert rc == 0, "exit code %s (None: still running after 15 s); " \
         "stderr:\n%s" % (rc, s.stderr_text())
+
+
+def test_threads_are_named(servers, workdir):
+    """An operator's `top -H` or `perf` tells the server's threads apart:
+    the writer, the checkpointer and the HTTP workers by name; a backup's
+    reader and compressors while one runs (held with --unsafe-test-slow-
+    backups) by theirs."""
+    s = start(servers, os.path.join(workdir, "data"), workdir,
+              extra_args=["--unsafe-test-slow-backups"])
+
+    def names():
+        out = []
+        task = "/proc/%d/task" % s.proc.pid
+        for t in os.listdir(task):
+            try:
+                with open(os.path.join(task, t, "comm")) as f:
+                    out.append(f.read().strip())
+            except OSError:
+                pass  # the thread ended meanwhile
+        return out
+
+    got = names()
+    for want in ("tm-writer", "tm-checkpoint", "tm-reaper"):
+        assert want in got, got
+    assert any(n.startswith("MHD") for n in got), got
+    c = client(s)
+    c.create_table(TableName="notes", BillingMode="PAY_PER_REQUEST",
+                   AttributeDefinitions=[
+                       {"AttributeName": "userId", "AttributeType": "S"}],
+                   KeySchema=[{"AttributeName": "userId", "KeyType": "HASH"}])
+    for i in range(600):
+        c.put_item(TableName="notes", Item={"userId": {"S": "u%04d" % i}})
+    hold = os.path.join(workdir, "data", "backups", "HOLD")
+    open(hold, "w").close()  # the backup waits after 256 rows
+    arn = c.create_backup(TableName="notes",
+                          BackupName="named")["BackupDetails"]["BackupArn"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        got = names()
+        if "tm-backup" in got and "tm-compress" in got:
+            break
+        time.sleep(0.05)
+    os.unlink(hold)
+    assert "tm-backup" in got and "tm-compress" in got, got
+    harness.wait_backup(c, arn)
+    assert s.stop() == 0
