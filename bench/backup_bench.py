@@ -15,9 +15,20 @@ build/tidemark; copy it first so a rebuild cannot change it under you):
   wrk         GetItem and PutItem p50/p99 (bench/lua/getitem.lua,
               putitem.lua, wrk -t1 -c16, 10 s) on the 1M-item table, without
               a backup and with CreateBackup sent ~0.3 s after wrk starts;
-              runs alternate without/with.
+              after --wrk-warmup uncounted runs (the first run after a
+              start is faster than the rest), runs go without, with,
+              with, without, ... (ABBA: PutItem grows the table run by
+              run, and plain alternation would put every "with" run on a
+              larger table than its "without"); the medians and their
+              ratios are logged per operation.  PutItem runs that are not
+              a multiple of the server's 30 s checkpoint hold a
+              checkpoint in some runs and not in others: use
+              --wrk-duration 30 (or 60) for PutItem's p99.
   wrkloop     the same, but CreateBackup + DeleteBackup back to back for
-              the whole loaded run (not in the default phases).
+              the whole loaded run (not in the default phases): under load
+              one backup of 1,000,000 items may take as long as the run,
+              and this keeps one running throughout.  The log shows each
+              finished backup's CPU spent reading (its server log line).
   randthroughput  latency and throughput again on a fresh server, with the
               notes' title and body random (base64 of os.urandom): the
               notes item compresses about 32x, so its backup file says little
@@ -287,7 +298,7 @@ class Server:
 
 BACKUP_RE = re.compile(r"backup (\S+) of table (\S+): (\d+) items, (\d+) bytes "
                        r"in the file, ([\d.]+) ms(?: in the background, "
-                       r"(\d+) snapshots)?")
+                       r"(\d+) snapshots)?(?:, ([\d.]+) ms of CPU reading)?")
 RESTORE_RE = re.compile(r"restore of table (\S+) from (\S+): (\d+) items.*"
                         r"in ([\d.]+) ms")
 
@@ -298,7 +309,8 @@ def server_backup_line(srv, arn):
         if m and m.group(1) == arn:
             return {"items": int(m.group(3)), "file_bytes": int(m.group(4)),
                     "ms": float(m.group(5)),
-                    "snapshots": int(m.group(6) or 1)}
+                    "snapshots": int(m.group(6) or 1),
+                    "cpu_ms": float(m.group(7)) if m.group(7) else None}
     return None
 
 
@@ -565,14 +577,33 @@ def run_wrk(port, script, items, tag, dur, conns, backup_c=None, delay=0.3,
         r["loop_backups"] = len(loop)
         r["loop_backup_ms_sum"] = round(sum(b[0] for b in loop), 1)
         r["loop_backup_ms_median"] = round(statistics.median(b[0] for b in loop), 1)
+        r["loop_arns"] = [b[1] for b in loop]
     return r
 
 
 WRK_OPS = ("getitem", "putitem")
 
 
+def summarize_wrk(op, rows):
+    """Log the medians of the runs alone and with backups, and their
+    ratios (the figures issue 5 asks for)."""
+    alone = [x for x in rows if not x["backup"]]
+    withb = [x for x in rows if x["backup"]]
+    if not alone or not withb:
+        return
+    p99a = statistics.median(x["p99_ms"] for x in alone)
+    p99w = statistics.median(x["p99_ms"] for x in withb)
+    rpsa = statistics.median(x["rps"] for x in alone)
+    rpsw = statistics.median(x["rps"] for x in withb)
+    log("  %s: p99 alone %s (median %.3f ms), with backups %s (median %.3f "
+        "ms): with / alone %.2f; req/s medians %.0f / %.0f = %.2f"
+        % (op, " / ".join("%.3f" % x["p99_ms"] for x in alone), p99a,
+           " / ".join("%.3f" % x["p99_ms"] for x in withb), p99w,
+           p99w / p99a, rpsw, rpsa, rpsw / rpsa))
+
+
 def phase_wrk(srv, c, res, reps, dur, conns, getitems, loop_backups=False,
-              key="wrk"):
+              key="wrk", warmup=1):
     """Returns the server to go on with: the phase restarts it pinned like
     run.sh (wrk on CPU 0, the server started on CPU 1), then unpinned."""
     srv.stop()
@@ -580,32 +611,58 @@ def phase_wrk(srv, c, res, reps, dur, conns, getitems, loop_backups=False,
     bc = Client(srv.port)
     rows = []
     for op in WRK_OPS:
-        for r in range(reps):
-            for with_backup in (False, True):
-                tag = "w%s%d%s%d" % (op, r, "b" if with_backup else "n",
-                                     int(time.time()))
-                x = run_wrk(srv.port, op, getitems, tag, dur, conns,
-                            bc if with_backup else None,
-                            loop_backups=loop_backups)
-                x.update({"op": op, "rep": r, "backup": with_backup})
-                if with_backup and not loop_backups:
-                    x["server"] = server_backup_line(srv, x["backup_arn"])
-                errs = sum(x[k] for k in ("connect", "read", "write", "status",
-                                          "timeout", "misses"))
-                x["errors"] = errs
+        plan = [(-1, False)] * warmup + [
+            (r, b) for r in range(reps)
+            for b in ((False, True) if r % 2 == 0 else (True, False))]
+        for r, with_backup in plan:
+            tag = "w%s%d%s%d" % (op, r, "b" if with_backup else "n",
+                                 int(time.time()))
+            if r < 0:
+                # the first run after a start is faster than the rest
+                # (PutItem: about 1.5x, before the state's dirty pages
+                # pile up): run it, keep it, leave it out of the medians
+                x = run_wrk(srv.port, op, getitems, tag, dur, conns)
+                x.update({"op": op, "rep": r, "backup": False,
+                          "warmup": True})
                 rows.append(x)
-                log("  %s %-7s run %d: %.0f req/s p50 %.3f p99 %.3f ms errors %d "
-                    "other %.0f%% load %.2f%s"
-                    % (op, "backup" if with_backup else "alone", r + 1, x["rps"],
-                       x["p50_ms"], x["p99_ms"], errs, x["other_pct"],
-                       x["load_before"],
-                       ("  backups %d back to back, %.0f ms of them (median %.0f)"
-                        % (x["loop_backups"], x["loop_backup_ms_sum"],
-                           x["loop_backup_ms_median"]) if loop_backups else
-                        "  backup %s ms client, server %s" % (x["backup_client_ms"], x["server"]))
-                       if with_backup else ""))
-                if with_backup and not loop_backups:
-                    bc.ok("DeleteBackup", {"BackupArn": x["backup_arn"]})
+                log("  %s warm-up: %.0f req/s p50 %.3f p99 %.3f ms (not "
+                    "counted)" % (op, x["rps"], x["p50_ms"], x["p99_ms"]))
+                continue
+            x = run_wrk(srv.port, op, getitems, tag, dur, conns,
+                        bc if with_backup else None,
+                        loop_backups=loop_backups)
+            x.update({"op": op, "rep": r, "backup": with_backup})
+            if with_backup and not loop_backups:
+                x["server"] = server_backup_line(srv, x["backup_arn"])
+            if with_backup and loop_backups:
+                lines = [server_backup_line(srv, a)
+                         for a in x["loop_arns"]]
+                x["loop_backup_cpu_ms"] = [
+                    ln and ln["cpu_ms"] for ln in lines]
+                x["loop_backup_snapshots"] = [
+                    ln and ln["snapshots"] for ln in lines]
+            errs = sum(x[k] for k in ("connect", "read", "write", "status",
+                                      "timeout", "misses"))
+            x["errors"] = errs
+            rows.append(x)
+            log("  %s %-7s run %d: %.0f req/s p50 %.3f p99 %.3f ms errors %d "
+                "other %.0f%% load %.2f%s"
+                % (op, "backup" if with_backup else "alone", r + 1, x["rps"],
+                   x["p50_ms"], x["p99_ms"], errs, x["other_pct"],
+                   x["load_before"],
+                   ("  backups %d back to back, %.0f ms of them (median %.0f);"
+                    " CPU reading, the finished ones: %s ms"
+                    % (x["loop_backups"], x["loop_backup_ms_sum"],
+                       x["loop_backup_ms_median"],
+                       " / ".join("%.0f" % v for v in x["loop_backup_cpu_ms"]
+                                  if v is not None) or "-")
+                    if loop_backups else
+                    "  backup %s ms client, server %s" % (x["backup_client_ms"], x["server"]))
+                   if with_backup else ""))
+            if with_backup and not loop_backups:
+                bc.ok("DeleteBackup", {"BackupArn": x["backup_arn"]})
+        summarize_wrk(op, [x for x in rows if x["op"] == op and
+                           not x.get("warmup")])
     res[key] = rows
     srv.stop()
     return Server(srv.binary, srv.datadir, srv.logpath)
@@ -680,6 +737,10 @@ def main():
     ap.add_argument("--loaders", type=int, default=4)
     ap.add_argument("--wrk-duration", type=int, default=10)
     ap.add_argument("--wrk-conns", type=int, default=16)
+    ap.add_argument("--wrk-warmup", type=int, default=1,
+                    help="uncounted runs of each operation before the "
+                         "counted ones (the first run after a start is "
+                         "faster than the rest)")
     ap.add_argument("--wrk-ops", default="getitem,putitem",
                     help="operations of the wrk phases")
     ap.add_argument("--getitem-keys", type=int, default=100000,
@@ -739,13 +800,15 @@ def main():
             if "wrk" in phases:
                 log("wrk:")
                 srv = phase_wrk(srv, c, res, args.reps, args.wrk_duration,
-                                args.wrk_conns, args.getitem_keys)
+                                args.wrk_conns, args.getitem_keys,
+                                warmup=args.wrk_warmup)
                 c = Client(srv.port)
             if "wrkloop" in phases:
                 log("wrk, backups back to back through the loaded runs:")
                 srv = phase_wrk(srv, c, res, args.reps, args.wrk_duration,
                                 args.wrk_conns, args.getitem_keys,
-                                loop_backups=True, key="wrkloop")
+                                loop_backups=True, key="wrkloop",
+                                warmup=args.wrk_warmup)
                 c = Client(srv.port)
             srv.stop()
             srv = None

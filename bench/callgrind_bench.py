@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import backup_bench as bb  # noqa: E402  (its server, client and item)
 
 
-def measure(binary, op, n, warmup, top):
+def measure(binary, op, n, warmup, top, keep=None):
     work = tempfile.mkdtemp(prefix="cgbench-")
     srv = bb.Server(
         binary, os.path.join(work, "data"), os.path.join(work, "server.log"),
@@ -91,6 +91,9 @@ def measure(binary, op, n, warmup, top):
               % (binary, n))
         for ln in lines[1:1 + top]:   # after the program total
             print("   " + ln[:150])
+    if keep:
+        shutil.copy(dumped, keep)
+        print("  callgrind dump of %s kept in %s" % (binary, keep))
     shutil.rmtree(work, ignore_errors=True)
     return total / n
 
@@ -103,12 +106,20 @@ def main():
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--top", type=int, default=0)
+    ap.add_argument("--keep", metavar="DIR",
+                    help="copy each binary's callgrind dump into DIR "
+                    "(for callgrind_annotate --inclusive=yes)")
     a = ap.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     first = None
     for b in a.binaries:
-        ipr = measure(b, a.op, a.n, a.warmup, a.top)
+        keep = None
+        if a.keep:
+            os.makedirs(a.keep, exist_ok=True)
+            keep = os.path.join(a.keep, "callgrind.%s.%s.out" % (
+                os.path.basename(b), a.op))
+        ipr = measure(b, a.op, a.n, a.warmup, a.top, keep)
         ratio = "" if first is None else "  (%.3fx of the first)" % (
             ipr / first)
         first = first or ipr
