@@ -667,8 +667,8 @@ static void note(struct archive *a, int rc, const struct tm_error *err)
 static void *uploader_main(void *arg)
 {
     struct archive *a = arg;
-    pthread_setname_np(pthread_self(), "tm-archive"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-archive"); /* top -H, perf */
     for (;;) {
         struct tm_error err = {0};
         struct timespec ts;

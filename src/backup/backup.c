@@ -1215,8 +1215,8 @@ static void *job_main(void *arg)
     struct undo_log ul = {j->e, j->b->table_no, NULL, 0};
     struct refresher rf = {&ul, &j->rtx, &j->u, &j->nu, 0};
     int rc = 0;
-    pthread_setname_np(pthread_self(), "tm-backup"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-backup"); /* top -H, perf */
     sched_idle_self();
     tm_error_clear(&err);
     if (!j->upload_only) {

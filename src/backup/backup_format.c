@@ -687,8 +687,8 @@ static void *helper_main(void *arg)
     struct backup_writer *w = arg;
     ZSTD_CCtx *cctx = ZSTD_createCCtx();
     XXH3_state_t *hs = XXH3_createState();
-    pthread_setname_np(pthread_self(), "tm-compress"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-compress"); /* top -H, perf */
     pthread_mutex_lock(&w->m);
     for (;;) {
         struct wslot *sl = NULL;

@@ -181,8 +181,8 @@ static void one_round(struct backup_scheduler *b)
 static void *main_loop(void *arg)
 {
     struct backup_scheduler *b = arg;
-    pthread_setname_np(pthread_self(), "tm-schedule"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-schedule"); /* top -H, perf */
     pthread_mutex_lock(&b->lock);
     while (!b->stop) {
         struct timespec ts;

@@ -20,8 +20,8 @@ struct job_entry {
 static void *trampoline(void *p)
 {
     struct job_entry *e = p;
-    pthread_setname_np(pthread_self(), "tm-job"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-job"); /* top -H, perf */
     e->fn(e->arg);
     /* a finished job gives its memory back: glibc keeps freed blocks in
      * the arena of the thread that used them (a backup's zstd contexts,

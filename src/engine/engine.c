@@ -68,11 +68,11 @@
  *
  * Checkpoints: LMDB runs with MDB_NOSYNC (the log is the durable copy).
  * Every FLUSH_MS, when FLUSH_DIRTY_BYTES or more of the state are dirty
- * (cachestat, the whole file counted once a second), the checkpointer
- * starts the write-back of FLUSH_STEP_BYTES of them, or of the dirty
- * bytes spread over the ticks left before the checkpoint if that is more
- * (sync_file_range, without waiting), so that a checkpoint does not write
- * them all at once in front of the log's fdatasyncs.
+ * (cachestat, the whole file counted once a second while writes come),
+ * the checkpointer starts the write-back of FLUSH_STEP_BYTES of them, or
+ * of the dirty bytes spread over the ticks left before the checkpoint if
+ * that is more (sync_file_range, without waiting), so that a checkpoint
+ * does not write them all at once in front of the log's fdatasyncs.
  * Every CHECKPOINT_MS the checkpointer thread syncs LMDB and removes log
  * segments wholly before the LSN it had committed when the sync started,
  * but never records younger than the longest window a table needs: 24 h
@@ -1542,8 +1542,8 @@ done:
 static void *writer_main(void *arg)
 {
     struct engine *e = arg;
-    pthread_setname_np(pthread_self(), "tm-writer"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-writer"); /* top -H, perf */
     for (;;) {
         struct engine_op *ops, *tail;
         size_t n = 0;
@@ -1906,6 +1906,7 @@ struct flusher {
     int64_t dirty;    /* the state's dirty bytes at the last count, less
                        * what was handed over since; -1: unknown */
     unsigned ticks;   /* ticks since that count */
+    uint64_t lsn;     /* the committed LSN at that count */
 };
 
 /* Once FLUSH_DIRTY_BYTES or more of the state are dirty, hand some of
@@ -1915,16 +1916,27 @@ struct flusher {
  * (`ticks_left`), whichever is more, have gone: what is dirtied faster
  * than FLUSH_STEP_BYTES a tick would otherwise pile up for the
  * checkpoint's sync to write at once, in front of the log's fdatasyncs.
- * The whole file is counted at most every FLUSH_COUNT_TICKS ticks:
- * cachestat walks every cached page of it, some milliseconds of the
- * server's CPU per GiB. */
-static void flush_some(int fd, struct flusher *f, unsigned ticks_left)
+ * The whole file is counted at most every FLUSH_COUNT_TICKS ticks, and
+ * not again while nothing is committed after a count that found less
+ * than FLUSH_DIRTY_BYTES: cachestat walks every cached page of it, some
+ * milliseconds of the server's CPU per GiB. */
+static void flush_some(int fd, struct flusher *f, unsigned ticks_left,
+                       uint64_t lsn)
 {
     int64_t sent = 0, step;
     struct stat st;
 
     if (f->dirty < 0 || ++f->ticks >= FLUSH_COUNT_TICKS) {
-        f->dirty = dirty_bytes(fd, 0, 0);
+        /* Nothing committed since a count that found too little to
+         * hand over: there is still too little (only writes dirty the
+         * state), and under reads alone the count, 1-1.5 ms of kernel
+         * time on a state of some hundred MB, would hold up requests on
+         * the same CPU once a second for nothing */
+        if (f->dirty < 0 || lsn != f->lsn ||
+            f->dirty >= (int64_t)FLUSH_DIRTY_BYTES) {
+            f->dirty = dirty_bytes(fd, 0, 0);
+            f->lsn = lsn;
+        }
         f->ticks = 0;
     }
     if (f->dirty < (int64_t)FLUSH_DIRTY_BYTES || fstat(fd, &st) != 0 ||
@@ -1953,10 +1965,10 @@ static void *ckpt_main(void *arg)
 {
     struct engine *e = arg;
     unsigned since = 0; /* ms since the last checkpoint */
-    struct flusher fl = {0, -1, 0};
+    struct flusher fl = {0, -1, 0, 0};
     int state_fd = -1;
-    pthread_setname_np(pthread_self(), "tm-checkpoint"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-checkpoint"); /* top -H, perf */
     if (mdb_env_get_fd(e->env, &state_fd) != 0)
         state_fd = -1;
 
@@ -1994,8 +2006,8 @@ static void *ckpt_main(void *arg)
              * (PutItem on a 10,000-item table: -10% with a flush every
              * 100 ms).  Errors are the sync's to report. */
             if (state_fd >= 0 && !e->state_sync_failed)
-                flush_some(state_fd, &fl,
-                           (e->ckpt_ms - since) / tick);
+                flush_some(state_fd, &fl, (e->ckpt_ms - since) / tick,
+                           atomic_load(&e->committed_lsn));
             continue;
         }
         since = 0;

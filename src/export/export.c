@@ -180,8 +180,8 @@ static void *worker_main(void *arg)
 {
     struct export_mgr *m = arg;
     struct sched_param sp = {0};
-    pthread_setname_np(pthread_self(), "tm-export"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-export"); /* top -H, perf */
     /* exports and imports yield to every request (backups do the same) */
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp);
     for (;;) {

@@ -454,8 +454,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 static void *reaper_main(void *arg)
 {
     struct http_server *s = arg;
-    pthread_setname_np(pthread_self(), "tm-reaper"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-reaper"); /* top -H, perf */
     pthread_mutex_lock(&s->watch_lock);
     while (!s->reaper_stop) {
         uint64_t now = clock_mono_ns();

@@ -340,8 +340,8 @@ static void *backfill_main(void *arg)
 {
     struct backfill *b = arg;
     uint64_t rounds = 0;
-    pthread_setname_np(pthread_self(), "tm-backfill"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-backfill"); /* top -H, perf */
     tm_info("backfilling index %s of table %s", b->index, b->table);
     while (!b->finished && !atomic_load(&stopping)) {
         struct engine_op op = {0};

@@ -100,8 +100,8 @@ out:
 static void *keeper_main(void *arg)
 {
     struct pitr_keeper *k = arg;
-    pthread_setname_np(pthread_self(), "tm-pitr"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-pitr"); /* top -H, perf */
     pthread_mutex_lock(&k->lock);
     while (!k->stop) {
         struct timespec ts;

@@ -575,8 +575,8 @@ static void *job_main(void *arg)
     struct tm_error err = {0};
     uint64_t t0 = clock_mono_ns();
     int rc;
-    pthread_setname_np(pthread_self(), "tm-restore"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-restore"); /* top -H, perf */
     rc = a ? backup_store_get(j->bs, j->backup_arn, a, &b) : TM_ENOMEM;
     if (rc)
         tm_error_set(&err, rc, "backup %s is gone", j->backup_arn);

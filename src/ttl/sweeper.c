@@ -380,8 +380,8 @@ static void run_round(struct ttl_sweeper *s)
 static void *sweeper_main(void *arg)
 {
     struct ttl_sweeper *s = arg;
-    pthread_setname_np(pthread_self(), "tm-ttl"); /* top -H, perf */
 
+    pthread_setname_np(pthread_self(), "tm-ttl"); /* top -H, perf */
     pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         struct timespec ts;
