@@ -665,9 +665,9 @@ struct refresher {
 
 /* Move `rf` on to a new snapshot: close *cur, open the new snapshot,
  * merge the changes logged since the old one into the undo list (keeping
- * an older change of a key; dropping keys before `rk`, already written,
- * and the entries before *ui, consumed), and seek a new cursor to `rk`
- * (the first key not written yet). */
+ * an older change of a key; skipping keys before `rk`, already written;
+ * when there are new ones, dropping the entries before *ui, consumed),
+ * and seek a new cursor to `rk` (the first key not written yet). */
 static int refresh(struct refresher *rf, const uint8_t *rk, size_t rkl,
                    struct engine_cursor **cur, size_t *ui,
                    struct tm_error *err)
