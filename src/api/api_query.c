@@ -534,8 +534,7 @@ int api_scan(struct api_req *r)
         p.seg_hi = seg == total - 1
                        ? UINT64_MAX
                        : (uint64_t)(span * (unsigned __int128)(seg + 1) - 1);
-        for (int i = 0; i < 8; i++)
-            b[i] = (uint8_t)(p.seg_lo >> (56 - 8 * i));
+        buf_put_u64be(b, p.seg_lo);
         buf_init(&p.lo, 64);
         if (buf_append(&p.lo, b, 8) != 0) {
             rc = tm_error_set(&r->err, TM_ENOMEM, "out of memory");

@@ -942,6 +942,9 @@ static void sched_idle_self(void)
 static void start_upload(struct backup_store *s, struct engine *e,
                          const struct backup_info *b);
 
+/* Hold table `no` (see engine_hold_table), then open the snapshot the
+ * backup is made from: after the barrier every later change of the table
+ * carries its old item. */
 static int hold_and_snapshot(struct engine *e, uint64_t no, uint64_t from,
                              struct engine_rtx **rtx, struct tm_error *err)
 {
@@ -955,6 +958,20 @@ static int hold_and_snapshot(struct engine *e, uint64_t no, uint64_t from,
         engine_release_table(e, no, from);
         return tm_error_set(err, rc, "could not open a read snapshot");
     }
+    return 0;
+}
+
+/* Table `table_name` as the catalog has it now, if a backup can be made
+ * of it: TM_ETABLENOTFOUND when it is missing, being created or being
+ * restored. */
+static int backup_table(struct engine *e, const char *table_name,
+                        struct arena *a, struct table **t,
+                        struct tm_error *err)
+{
+    if (catalog_get(engine_catalog(e), table_name, a, t) != 0 ||
+        (*t)->status == TABLE_CREATING || (*t)->restoring)
+        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
+                            table_name);
     return 0;
 }
 
@@ -975,24 +992,19 @@ static int hold_table_snapshot(struct engine *e, const char *table_name,
     /* the table's number and a lower bound of the snapshot's LSN */
     if ((rc = engine_read_begin(e, rtx)))
         return tm_error_set(err, rc, "could not open a read snapshot");
-    rc = catalog_get(engine_catalog(e), table_name, a, &t0);
+    rc = backup_table(e, table_name, a, &t0, err);
     *from = engine_read_lsn(*rtx);
     engine_read_end(*rtx);
     *rtx = NULL;
-    if (rc || t0->status == TABLE_CREATING || t0->restoring)
-        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                            table_name);
-    if ((rc = hold_and_snapshot(e, t0->no, *from, rtx, err)))
+    if (rc || (rc = hold_and_snapshot(e, t0->no, *from, rtx, err)))
         return rc;
     /* the table as of the snapshot: deleted or re-created meanwhile? */
-    rc = catalog_get(engine_catalog(e), table_name, a, t);
-    if (rc || (*t)->no != t0->no || (*t)->status == TABLE_CREATING ||
-        (*t)->restoring) {
+    if ((rc = backup_table(e, table_name, a, t, err)) || (*t)->no != t0->no) {
         engine_read_end(*rtx);
         *rtx = NULL;
         engine_release_table(e, t0->no, *from);
-        return tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                            table_name);
+        return rc ? rc : tm_error_set(err, TM_ETABLENOTFOUND,
+                                      "Table not found: %s", table_name);
     }
     return 0;
 }
@@ -1030,12 +1042,8 @@ int backup_store_create(struct backup_store *s, struct engine *e,
         tm_error_clear(err);
         if ((rc = engine_read_begin(e, &rtx)))
             return tm_error_set(err, rc, "could not open a read snapshot");
-        rc = catalog_get(engine_catalog(e), table_name, a, &t);
-        if (rc || t->status == TABLE_CREATING || t->restoring) {
-            rc = tm_error_set(err, TM_ETABLENOTFOUND, "Table not found: %s",
-                              table_name);
+        if ((rc = backup_table(e, table_name, a, &t, err)))
             goto out;
-        }
     }
     no = t->no;
     if (held) {
@@ -1314,9 +1322,6 @@ static void start_upload(struct backup_store *s, struct engine *e,
     free(j);
 }
 
-/* Hold table `no` (see engine_hold_table), then open the snapshot the
- * backup is made from: after the barrier every later change of the table
- * carries its old item. */
 int backup_store_begin(struct backup_store *s, struct engine *e,
                        const char *table_name, const char *backup_name,
                        const char *region, const char *account,

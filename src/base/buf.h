@@ -82,6 +82,13 @@ static inline uint64_t buf_get_u64le(const uint8_t *p)
     return (uint64_t)buf_get_u32le(p) | (uint64_t)buf_get_u32le(p + 4) << 32;
 }
 
+/* Big-endian writer: byte order is the order of memcmp, for keys. */
+static inline void buf_put_u64be(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
 /* Read an unsigned LEB128 varint from [*p, end).  Returns 0 and advances
  * *p, or -1 if truncated, longer than 10 bytes, or over 64 bits. */
 int buf_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "base/hash.h"
 
 #define ROWKEY_INLINE 480
@@ -30,8 +31,6 @@
 static inline size_t rowkey_stored(const uint8_t *key, size_t klen,
                                    uint8_t out[ROWKEY_INLINE], int *is_long)
 {
-    uint64_t h;
-
     if (klen <= ROWKEY_INLINE) {
         if (klen)
             memcpy(out, key, klen);
@@ -39,9 +38,7 @@ static inline size_t rowkey_stored(const uint8_t *key, size_t klen,
         return klen;
     }
     memcpy(out, key, ROWKEY_PREFIX);
-    h = hash64(key, klen);
-    for (int i = 0; i < 8; i++)
-        out[ROWKEY_PREFIX + i] = (uint8_t)(h >> (56 - 8 * i));
+    buf_put_u64be(out + ROWKEY_PREFIX, hash64(key, klen));
     *is_long = 1;
     return ROWKEY_PREFIX + 8;
 }
