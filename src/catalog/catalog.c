@@ -200,6 +200,20 @@ void catalog_remove(struct catalog *c, const char *name)
     table_free(t);
 }
 
+void catalog_swap(struct catalog *c, struct catalog *other)
+{
+    struct table **v;
+    size_t n, cap;
+
+    pthread_rwlock_wrlock(&c->lock);
+    pthread_rwlock_wrlock(&other->lock);
+    v = c->v, n = c->n, cap = c->cap;
+    c->v = other->v, c->n = other->n, c->cap = other->cap;
+    other->v = v, other->n = n, other->cap = cap;
+    pthread_rwlock_unlock(&other->lock);
+    pthread_rwlock_unlock(&c->lock);
+}
+
 int catalog_replace(struct catalog *c, struct table *t)
 {
     int found;

@@ -160,6 +160,11 @@ void catalog_remove(struct catalog *c, const char *name);
 /* Replace the table with t->name by `t` (ownership taken), carrying the
  * statistics over; frees the old one.  TM_ENOTFOUND if absent. */
 int catalog_replace(struct catalog *c, struct table *t);
+/* Exchange every table of `c` with those of `other` (a catalog no other
+ * thread sees) in one step under c's lock: a reader finds the old set or
+ * the new one, never a mix or an empty catalog in between.  The engine
+ * reloads its catalog this way after a failed commit. */
+void catalog_swap(struct catalog *c, struct catalog *other);
 
 /* ---- table definitions ------------------------------------------------ */
 

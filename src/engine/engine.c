@@ -1126,7 +1126,7 @@ static int reload_catalog(struct engine *e, struct tm_error *err)
 {
     MDB_txn *txn;
     int mrc, rc;
-    struct catalog *fresh = catalog_create(), *old;
+    struct catalog *fresh = catalog_create();
 
     if (fresh == NULL)
         return TM_ENOMEM;
@@ -1135,37 +1135,17 @@ static int reload_catalog(struct engine *e, struct tm_error *err)
         catalog_destroy(fresh);
         return lmdb_err(err, mrc, "reloading the catalog");
     }
-    old = e->cat;
     rc = load_catalog(e, fresh, txn, err);
     mdb_txn_abort(txn);
     if (rc) {
         catalog_destroy(fresh);
         return rc;
     }
-    /* Swap contents table by table so that readers keep one catalog
-     * object: remove everything, then insert the fresh definitions. */
-    {
-        struct arena *a = arena_create(4096, 1 << 30);
-        char **names;
-        size_t n;
-        int more;
-        if (a && catalog_names(old, NULL, (size_t)-1, a, &names, &n, &more) ==
-                     0) {
-            for (size_t i = 0; i < n; i++)
-                catalog_remove(old, names[i]);
-        }
-        arena_reset(a);
-        if (a && catalog_names(fresh, NULL, (size_t)-1, a, &names, &n,
-                               &more) == 0) {
-            for (size_t i = 0; i < n; i++) {
-                struct table *t = catalog_find(fresh, names[i]);
-                struct table *c = table_copy(t, NULL);
-                if (c && catalog_insert(old, c) != 0)
-                    table_free(c);
-            }
-        }
-        arena_destroy(a);
-    }
+    /* One step, so that readers keep one catalog object and never see
+     * it empty or half-filled (a table missing for an instant answered
+     * its writes ResourceNotFoundException); `fresh` then holds the old
+     * definitions, freed with it. */
+    catalog_swap(e->cat, fresh);
     catalog_destroy(fresh);
     return 0;
 }
