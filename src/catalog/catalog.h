@@ -5,8 +5,8 @@
  *
  * Ownership and threads:
  *   - The engine's writer thread is the only mutator.  It uses the
- *     writer-side calls (catalog_find, _insert, _remove, _replace), which
- *     return or take live `struct table` pointers.
+ *     writer-side calls (catalog_find, _insert, _remove, _replace, _swap),
+ *     which return or take live `struct table` pointers.
  *   - Every other thread reads through catalog_get / catalog_names, which
  *     copy what they need into the caller's arena under a read lock, so no
  *     reader ever holds a pointer the writer may free.
