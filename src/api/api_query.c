@@ -534,7 +534,7 @@ int api_scan(struct api_req *r)
         p.seg_hi = seg == total - 1
                        ? UINT64_MAX
                        : (uint64_t)(span * (unsigned __int128)(seg + 1) - 1);
-        buf_put_u64be(b, p.seg_lo);
+        buf_store_u64be(b, p.seg_lo);
         buf_init(&p.lo, 64);
         if (buf_append(&p.lo, b, 8) != 0) {
             rc = tm_error_set(&r->err, TM_ENOMEM, "out of memory");

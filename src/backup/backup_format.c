@@ -178,6 +178,7 @@
  */
 #include "backup/backup_format.h"
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/fsio.h"
 #include "base/hash.h"
@@ -226,31 +227,6 @@ static const char *const str_name[NSTR] = {
 };
 
 /* ==== Little helpers ==== */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)v);
-    put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-           (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
 
 /* Unsigned LEB128, at most VARINT_MAX bytes; returns the bytes used. */
 static size_t put_varint(uint8_t *p, uint32_t v)
@@ -557,19 +533,19 @@ int backup_writer_open(const char *path, const struct backup_meta *m,
 
     memset(hdr, 0, HDR_FIXED);
     memcpy(hdr, MAGIC, MAGIC_LEN);
-    put_u32(hdr + 8, BACKUP_FORMAT_VERSION);
-    put_u32(hdr + 12, (uint32_t)w->hdr_len);
-    put_u64(hdr + 16, w->salt);
-    put_u64(hdr + 24, m->lsn);
-    put_u64(hdr + 32, (uint64_t)m->created_ms);
-    put_u32(hdr + 40, (uint32_t)(int32_t)m->backup_type);
+    buf_store_u32le(hdr + 8, BACKUP_FORMAT_VERSION);
+    buf_store_u32le(hdr + 12, (uint32_t)w->hdr_len);
+    buf_store_u64le(hdr + 16, w->salt);
+    buf_store_u64le(hdr + 24, m->lsn);
+    buf_store_u64le(hdr + 32, (uint64_t)m->created_ms);
+    buf_store_u32le(hdr + 40, (uint32_t)(int32_t)m->backup_type);
     p = hdr + HDR_FIXED;
     for (i = 0; i < NSTR; i++) {
-        put_u32(hdr + 48 + 4 * i, (uint32_t)len[i]);
+        buf_store_u32le(hdr + 48 + 4 * i, (uint32_t)len[i]);
         memcpy(p, s[i], len[i]);
         p += len[i];
     }
-    put_u64(p, hash64(hdr, w->hdr_len - 8));
+    buf_store_u64le(p, hash64(hdr, w->hdr_len - 8));
 
     w->fd = fsio_open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                       0640);
@@ -651,16 +627,16 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
                             ZSTD_getErrorName(n));
     }
     h = *comp;
-    put_u32(h, (uint32_t)len);
-    put_u32(h + 4, (uint32_t)n);
-    put_u32(h + 8, rows);
-    put_u32(h + 12, 0);
-    put_u64(h + 16, seq);
-    put_u64(h + 24, first);
+    buf_store_u32le(h, (uint32_t)len);
+    buf_store_u32le(h + 4, (uint32_t)n);
+    buf_store_u32le(h + 8, rows);
+    buf_store_u32le(h + 12, 0);
+    buf_store_u64le(h + 16, seq);
+    buf_store_u64le(h + 24, first);
     XXH3_64bits_reset_withSeed(hs, w->salt);
     XXH3_64bits_update(hs, h, 32);
     XXH3_64bits_update(hs, h + BLK_HDR, n);
-    put_u64(h + 32, XXH3_64bits_digest(hs));
+    buf_store_u64le(h + 32, XXH3_64bits_digest(hs));
     *clen = BLK_HDR + n;
     return 0;
 }
@@ -956,20 +932,20 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
 
     memset(f, 0, sizeof f);
     memcpy(f, FTR_MAGIC, MAGIC_LEN);
-    put_u32(f + 8, BACKUP_FORMAT_VERSION);
-    put_u32(f + 12, FTR_LEN);
-    put_u64(f + 16, w->salt);
-    put_u64(f + 24, w->rows);
-    put_u64(f + 32, w->item_bytes);
-    put_u64(f + 40, w->key_bytes);
-    put_u64(f + 48, w->blocks);
-    put_u64(f + 56, w->hdr_len);
-    put_u64(f + 64, w->blocks ? w->last_block_off : 0);
-    put_u32(f + 72, w->max_raw);
-    put_u32(f + 76, w->max_comp);
-    put_u64(f + 80, XXH3_64bits_withSeed(f, 80, w->salt));
+    buf_store_u32le(f + 8, BACKUP_FORMAT_VERSION);
+    buf_store_u32le(f + 12, FTR_LEN);
+    buf_store_u64le(f + 16, w->salt);
+    buf_store_u64le(f + 24, w->rows);
+    buf_store_u64le(f + 32, w->item_bytes);
+    buf_store_u64le(f + 40, w->key_bytes);
+    buf_store_u64le(f + 48, w->blocks);
+    buf_store_u64le(f + 56, w->hdr_len);
+    buf_store_u64le(f + 64, w->blocks ? w->last_block_off : 0);
+    buf_store_u32le(f + 72, w->max_raw);
+    buf_store_u32le(f + 76, w->max_comp);
+    buf_store_u64le(f + 80, XXH3_64bits_withSeed(f, 80, w->salt));
     XXH3_64bits_update(w->file_hash, f, 88);
-    put_u64(f + 88, XXH3_64bits_digest(w->file_hash));
+    buf_store_u64le(f + 88, XXH3_64bits_digest(w->file_hash));
     rc = w_write(w, f, FTR_LEN, 0, err);
     if (rc)
         goto fail;
@@ -1158,7 +1134,7 @@ static int check_magic_version(struct backup_reader *r, const uint8_t *p,
                        "the file ends inside the header (%" PRIu64
                        " bytes): truncated",
                        r->size);
-    v = get_u32(p + 8);
+    v = buf_get_u32le(p + 8);
     if (v > BACKUP_FORMAT_VERSION && v <= VERSION_PLAUSIBLE)
         return corrupt(err, r, 8,
                        "written by a newer Tidemark (format %" PRIu32
@@ -1192,7 +1168,7 @@ static int read_header(struct backup_reader *r, struct tm_error *err)
                        "the file is %" PRIu64 " bytes, less than the "
                        "smallest backup file (%u): truncated",
                        r->size, MIN_FILE);
-    hlen = get_u32(p + 12);
+    hlen = buf_get_u32le(p + 12);
     if (hlen < HDR_MIN || hlen > HDR_MAX)
         return corrupt(err, r, 12, "header length %" PRIu32
                        " outside %u..%u", hlen, HDR_MIN, HDR_MAX);
@@ -1208,18 +1184,18 @@ static int read_header(struct backup_reader *r, struct tm_error *err)
     rc = get(r, 0, hlen, hbuf, &h, err);
     if (rc)
         goto out;
-    if (get_u64(h + hlen - 8) != hash64(h, hlen - 8)) {
+    if (buf_get_u64le(h + hlen - 8) != hash64(h, hlen - 8)) {
         rc = corrupt(err, r, 0, "header checksum mismatch (bytes 0..%"
                      PRIu32 ")", hlen - 1);
         goto out;
     }
-    if (get_u32(h + 44) != 0 || get_u32(h + 68) != 0) {
-        rc = corrupt(err, r, get_u32(h + 44) ? 44 : 68,
+    if (buf_get_u32le(h + 44) != 0 || buf_get_u32le(h + 68) != 0) {
+        rc = corrupt(err, r, buf_get_u32le(h + 44) ? 44 : 68,
                      "reserved header field is not zero");
         goto out;
     }
     for (i = 0; i < NSTR; i++) {
-        len[i] = get_u32(h + 48 + 4 * i);
+        len[i] = buf_get_u32le(h + 48 + 4 * i);
         if (len[i] > str_max[i]) {
             rc = corrupt(err, r, 48 + 4 * i, "%s length %" PRIu32
                          " over the limit of %zu", str_name[i], len[i],
@@ -1245,11 +1221,11 @@ static int read_header(struct backup_reader *r, struct tm_error *err)
         goto out;
     }
     r->hdr_len = hlen;
-    r->salt = get_u64(h + 16);
-    r->meta.format_version = get_u32(h + 8);
-    r->meta.lsn = get_u64(h + 24);
-    r->meta.created_ms = (int64_t)get_u64(h + 32);
-    r->meta.backup_type = (int32_t)get_u32(h + 40);
+    r->salt = buf_get_u64le(h + 16);
+    r->meta.format_version = buf_get_u32le(h + 8);
+    r->meta.lsn = buf_get_u64le(h + 24);
+    r->meta.created_ms = (int64_t)buf_get_u64le(h + 32);
+    r->meta.backup_type = (int32_t)buf_get_u32le(h + 40);
     dst[0] = &r->meta.table_json;
     dst[1] = &r->meta.backup_arn;
     dst[2] = &r->meta.table_arn;
@@ -1289,29 +1265,29 @@ static int read_footer(struct backup_reader *r, uint8_t *f,
         return corrupt(err, r, off, "no footer where the last %u bytes "
                        "should hold it: truncated or extended file?",
                        FTR_LEN);
-    if (get_u32(f + 8) != r->meta.format_version || get_u32(f + 12) !=
+    if (buf_get_u32le(f + 8) != r->meta.format_version || buf_get_u32le(f + 12) !=
         FTR_LEN)
         return corrupt(err, r, off + 8, "footer version or length does "
                        "not match the header");
-    if (get_u64(f + 80) != XXH3_64bits_withSeed(f, 80, r->salt))
+    if (buf_get_u64le(f + 80) != XXH3_64bits_withSeed(f, 80, r->salt))
         return corrupt(err, r, off, "footer checksum mismatch");
-    if (get_u64(f + 16) != r->salt)
+    if (buf_get_u64le(f + 16) != r->salt)
         return corrupt(err, r, off + 16,
                        "the footer belongs to another file (salt)");
-    rows = get_u64(f + 24);
-    blocks = get_u64(f + 48);
-    first = get_u64(f + 56);
-    last = get_u64(f + 64);
-    r->max_raw = get_u32(f + 72);
-    r->max_comp = get_u32(f + 76);
+    rows = buf_get_u64le(f + 24);
+    blocks = buf_get_u64le(f + 48);
+    first = buf_get_u64le(f + 56);
+    last = buf_get_u64le(f + 64);
+    r->max_raw = buf_get_u32le(f + 72);
+    r->max_comp = buf_get_u32le(f + 76);
     r->st.rows = rows;
-    r->st.item_bytes = get_u64(f + 32);
-    r->st.key_bytes = get_u64(f + 40);
+    r->st.item_bytes = buf_get_u64le(f + 32);
+    r->st.key_bytes = buf_get_u64le(f + 40);
     r->st.blocks = blocks;
     r->st.file_bytes = r->size;
     r->ftr_off = off;
     r->last_block_off = last;
-    r->file_check = get_u64(f + 88);
+    r->file_check = buf_get_u64le(f + 88);
 
     if (first != r->hdr_len)
         return corrupt(err, r, off + 56, "footer puts block 0 at offset %"
@@ -1377,11 +1353,11 @@ static int load_block(struct backup_reader *r, uint64_t off, uint64_t index,
     rc = get(r, off, BLK_HDR, r->comp, &h, err);
     if (rc)
         return rc;
-    b->raw = get_u32(h);
-    b->comp = get_u32(h + 4);
-    b->rows = get_u32(h + 8);
-    b->index = get_u64(h + 16);
-    b->first_row = get_u64(h + 24);
+    b->raw = buf_get_u32le(h);
+    b->comp = buf_get_u32le(h + 4);
+    b->rows = buf_get_u32le(h + 8);
+    b->index = buf_get_u64le(h + 16);
+    b->first_row = buf_get_u64le(h + 24);
     b->data = NULL;
     if (b->comp == 0 || b->comp > r->max_comp || b->comp > room)
         return corrupt(err, r, off, "block %" PRIu64 ": compressed length %"
@@ -1395,19 +1371,19 @@ static int load_block(struct backup_reader *r, uint64_t off, uint64_t index,
             rc = get(r, off, BLK_HDR + b->comp, r->comp, &h, err);
             if (rc)
                 return rc;
-            if (get_u32(h + 4) != b->comp)
+            if (buf_get_u32le(h + 4) != b->comp)
                 return corrupt(err, r, off, "block %" PRIu64 " changed "
                                "while being read", index);
-            b->raw = get_u32(h);
-            b->rows = get_u32(h + 8);
-            b->index = get_u64(h + 16);
-            b->first_row = get_u64(h + 24);
+            b->raw = buf_get_u32le(h);
+            b->rows = buf_get_u32le(h + 8);
+            b->index = buf_get_u64le(h + 16);
+            b->first_row = buf_get_u64le(h + 24);
         }
         XXH3_64bits_reset_withSeed(r->blk_hash, r->salt);
         XXH3_64bits_update(r->blk_hash, h, 32);
         XXH3_64bits_update(r->blk_hash, h + BLK_HDR, b->comp);
         sum = XXH3_64bits_digest(r->blk_hash);
-        if (sum != get_u64(h + 32))
+        if (sum != buf_get_u64le(h + 32))
             return corrupt(err, r, off, "block %" PRIu64
                            ": checksum mismatch (bytes %" PRIu64 "..%"
                            PRIu64 ")", index, off,
@@ -1416,7 +1392,7 @@ static int load_block(struct backup_reader *r, uint64_t off, uint64_t index,
         if (r->check == BACKUP_CHECK_STREAMING)
             XXH3_64bits_update(r->file_hash, h, BLK_HDR + b->comp);
     }
-    if (get_u32(h + 12) != 0)
+    if (buf_get_u32le(h + 12) != 0)
         return corrupt(err, r, off, "block %" PRIu64
                        ": reserved field is not zero", index);
     if (b->raw == 0 || b->raw > r->max_raw ||
@@ -1685,7 +1661,7 @@ static int check_end(struct backup_reader *r, struct tm_error *err)
             return rc;
         XXH3_64bits_update(r->file_hash, p, 88);
         if (XXH3_64bits_digest(r->file_hash) != r->file_check ||
-            get_u64(p + 88) != r->file_check)
+            buf_get_u64le(p + 88) != r->file_check)
             return corrupt(err, r, r->size - 8,
                            "whole-file checksum mismatch");
     }

@@ -82,8 +82,25 @@ static inline uint64_t buf_get_u64le(const uint8_t *p)
     return (uint64_t)buf_get_u32le(p) | (uint64_t)buf_get_u32le(p + 4) << 32;
 }
 
-/* Big-endian writer: byte order is the order of memcmp, for keys. */
-static inline void buf_put_u64be(uint8_t *p, uint64_t v)
+/* Writers into a byte array (buf_put_* above append to a struct buf):
+ * little-endian for encoders (log records, backup files, the state's
+ * counters, stream iterators), big-endian where byte order must be the
+ * order of memcmp (keys). */
+static inline void buf_store_u32le(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void buf_store_u64le(uint8_t *p, uint64_t v)
+{
+    buf_store_u32le(p, (uint32_t)v);
+    buf_store_u32le(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline void buf_store_u64be(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
         p[i] = (uint8_t)v;

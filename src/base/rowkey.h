@@ -38,7 +38,7 @@ static inline size_t rowkey_stored(const uint8_t *key, size_t klen,
         return klen;
     }
     memcpy(out, key, ROWKEY_PREFIX);
-    buf_put_u64be(out + ROWKEY_PREFIX, hash64(key, klen));
+    buf_store_u64be(out + ROWKEY_PREFIX, hash64(key, klen));
     *is_long = 1;
     return ROWKEY_PREFIX + 8;
 }

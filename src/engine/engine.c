@@ -251,7 +251,7 @@ static int lmdb_err(struct tm_error *err, int mrc, const char *what)
 static size_t lmdb_key(uint64_t no, const uint8_t *key, size_t klen,
                        uint8_t out[LMDB_KEY_MAX], int *is_long)
 {
-    buf_put_u64be(out, no);
+    buf_store_u64be(out, no);
     return 8 + rowkey_stored(key, klen, out + 8, is_long);
 }
 
@@ -374,7 +374,7 @@ static int drop_rows(struct engine *e, MDB_txn *txn, uint64_t no,
     uint8_t pre[8];
     int mrc;
 
-    buf_put_u64be(pre, no);
+    buf_store_u64be(pre, no);
     mrc = mdb_cursor_open(txn, e->dbi_items, &cur);
     if (mrc)
         return lmdb_err(err, mrc, "dropping a table");
@@ -408,8 +408,7 @@ static int put_meta_u64(struct engine *e, MDB_txn *txn, const char *name,
     MDB_val k = {strlen(name), (void *)name}, v = {8, b};
     int mrc;
 
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(val >> (8 * i));
+    buf_store_u64le(b, val);
     mrc = mdb_put(txn, e->dbi_meta, &k, &v, 0);
     return mrc ? lmdb_err(err, mrc, "writing engine metadata") : 0;
 }
@@ -514,11 +513,9 @@ static int flush_stats(struct engine *e, MDB_txn *txn, const struct deltas *d,
             items = 0;
         if (bytes < 0)
             bytes = 0;
-        buf_put_u64be(kb, d->v[i].no);
-        for (int j = 0; j < 8; j++) {
-            vb[j] = (uint8_t)((uint64_t)items >> (8 * j));
-            vb[8 + j] = (uint8_t)((uint64_t)bytes >> (8 * j));
-        }
+        buf_store_u64be(kb, d->v[i].no);
+        buf_store_u64le(vb, (uint64_t)items);
+        buf_store_u64le(vb + 8, (uint64_t)bytes);
         mrc = mdb_put(txn, e->dbi_stats, &k, &v, 0);
         if (mrc)
             return lmdb_err(err, mrc, "writing table statistics");
@@ -1093,7 +1090,7 @@ static int load_catalog(struct engine *e, struct catalog *cat, MDB_txn *txn,
         rc = table_from_json(v.mv_data, v.mv_size, &t, err);
         if (rc)
             break;
-        buf_put_u64be(kb, t->no);
+        buf_store_u64be(kb, t->no);
         if (mdb_get(txn, e->dbi_stats, &sk, &sv) == 0 && sv.mv_size == 16) {
             atomic_store(&t->item_count, buf_get_u64le(sv.mv_data));
             atomic_store(&t->size_bytes,
@@ -1101,7 +1098,7 @@ static int load_catalog(struct engine *e, struct catalog *cat, MDB_txn *txn,
         }
         for (size_t i = 0; i < t->nindexes; i++) {
             struct table_index *ix = &t->indexes[i];
-            buf_put_u64be(kb, ix->no);
+            buf_store_u64be(kb, ix->no);
             if (mdb_get(txn, e->dbi_stats, &sk, &sv) == 0 &&
                 sv.mv_size == 16) {
                 atomic_store(&ix->item_count, buf_get_u64le(sv.mv_data));
@@ -1705,7 +1702,7 @@ int engine_cursor_open(struct engine_rtx *r, uint64_t table_no,
         return TM_EIO;
     }
     c->no = table_no;
-    buf_put_u64be(c->pre, table_no);
+    buf_store_u64be(c->pre, table_no);
     c->state = 2;
     *out = c;
     return 0;
@@ -1778,7 +1775,7 @@ int engine_cursor_seek(struct engine_cursor *c, const uint8_t *key,
         /* the last row of the table: seek to the next table's prefix and
          * step back */
         uint8_t next[8];
-        buf_put_u64be(next, c->no + 1);
+        buf_store_u64be(next, c->no + 1);
         k.mv_data = next;
         k.mv_size = 8;
         mrc = mdb_cursor_get(c->cur, &k, &v, MDB_SET_RANGE);

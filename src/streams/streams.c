@@ -308,12 +308,10 @@ int streams_iter_encode(const struct streams_iter *it, struct buf *out)
         return TM_EINTERNAL;
     b[n++] = ITER_VERSION;
     b[n++] = it->horizon ? 1 : 0;
-    for (int i = 0; i < 8; i++)
-        b[n++] = (uint8_t)(it->pos >> (8 * i));
-    for (int i = 0; i < 8; i++)
-        b[n++] = (uint8_t)((uint64_t)it->label_ms >> (8 * i));
-    for (int i = 0; i < 8; i++)
-        b[n++] = (uint8_t)((uint64_t)it->issued_ms >> (8 * i));
+    buf_store_u64le(b + n, it->pos);
+    buf_store_u64le(b + n + 8, (uint64_t)it->label_ms);
+    buf_store_u64le(b + n + 16, (uint64_t)it->issued_ms);
+    n += 24;
     b[n++] = (uint8_t)idlen;
     memcpy(b + n, it->id, idlen);
     n += idlen;
@@ -321,8 +319,8 @@ int streams_iter_encode(const struct streams_iter *it, struct buf *out)
     memcpy(b + n, it->table, namelen);
     n += namelen;
     check = hash64(b, n) ^ ITER_SALT;
-    for (int i = 0; i < 8; i++)
-        b[n++] = (uint8_t)(check >> (8 * i));
+    buf_store_u64le(b + n, check);
+    n += 8;
     return base64_encode(out, b, n);
 }
 

@@ -279,20 +279,6 @@
 
 /* ==== Little helpers ==== */
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    put_u32(p, (uint32_t)v);
-    put_u32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* A segment's path: "<dir>/<20 digits>.wal".  `out` has PATH_MAX bytes and
  * wal_open/wal_reader_open checked that the directory leaves room. */
 static void seg_path(char *out, const char *dir, uint64_t first)
@@ -423,11 +409,11 @@ enum { REC_OK, REC_END, REC_TORN, REC_BAD, REC_EIO };
 static void put_seg_hdr(uint8_t *p, uint64_t first, uint64_t salt)
 {
     memcpy(p, SEG_MAGIC, SEG_MAGIC_LEN);
-    put_u32(p + 8, SEG_VERSION);
-    put_u32(p + 12, 0);
-    put_u64(p + 16, first);
-    put_u64(p + 24, salt);
-    put_u64(p + 32, hash64(p, 32));
+    buf_store_u32le(p + 8, SEG_VERSION);
+    buf_store_u32le(p + 12, 0);
+    buf_store_u64le(p + 16, first);
+    buf_store_u64le(p + 24, salt);
+    buf_store_u64le(p + 32, hash64(p, 32));
 }
 
 /* Check the `got` bytes at the start of the segment named `first`.
@@ -486,16 +472,16 @@ static void put_record(uint8_t *p, uint8_t type, uint64_t lsn,
                        int64_t time_ms, uint64_t batch_lsn,
                        const void *payload, uint32_t len, uint64_t salt)
 {
-    put_u32(p, len);
+    buf_store_u32le(p, len);
     p[4] = type;
     p[5] = p[6] = p[7] = 0;
-    put_u64(p + 8, lsn);
-    put_u64(p + 16, (uint64_t)time_ms);
-    put_u64(p + 24, batch_lsn);
-    put_u64(p + 32, hash64(p, 32) ^ salt);
+    buf_store_u64le(p + 8, lsn);
+    buf_store_u64le(p + 16, (uint64_t)time_ms);
+    buf_store_u64le(p + 24, batch_lsn);
+    buf_store_u64le(p + 32, hash64(p, 32) ^ salt);
     if (len > 0)
         memcpy(p + REC_HDR, payload, len);
-    put_u64(p + REC_HDR + len, hash64(p, REC_HDR + (size_t)len) ^ salt);
+    buf_store_u64le(p + REC_HDR + len, hash64(p, REC_HDR + (size_t)len) ^ salt);
 }
 
 struct rec_info {
