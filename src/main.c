@@ -79,7 +79,7 @@ struct config {
     const char *tls_key;
     unsigned max_connections, idle_timeout, max_pending, request_timeout;
     unsigned map_gb;  /* --map-size-gb: LMDB's map (0: the engine's 64) */
-    int zstd_level;   /* --backup-zstd-level (0: the default) */
+    int zstd_level;   /* --backup-zstd-level (0: auto, the default) */
     size_t max_buffered;
     struct backup_scheduler *schedules;
 };
@@ -128,12 +128,13 @@ static void usage(FILE *f)
             "                     ~/.aws/credentials), <data>/backups keeps "
             "their\n"
             "                     descriptions\n"
-            "  --backup-zstd-level N  zstd level of backup blocks, -7..-1 "
-            "or 1..19\n"
-            "                     (default 1); -5 writes backups of "
-            "high-entropy\n"
-            "                     items about twice as fast and a third "
-            "larger\n"
+            "  --backup-zstd-level auto|N  zstd level of backup blocks: "
+            "auto\n"
+            "                     (default) takes 1, and a store-like fast "
+            "level\n"
+            "                     where 1 does not halve the items; N "
+            "(-7..-1\n"
+            "                     or 1..19) takes N for every block\n"
             "  --s3-endpoint URL  the object store's endpoint, e.g.\n"
             "                     http://127.0.0.1:7480 (default: AWS S3)\n"
             "  --unsafe-test-clock  let clients move the server's clock "
@@ -331,10 +332,12 @@ static int parse_args(int argc, char **argv, struct config *c, int *exit_now)
             _Static_assert(BACKUP_ZSTD_MIN_LEVEL == -7 &&
                                BACKUP_ZSTD_MAX_LEVEL == 19,
                            "the message below names the range");
-            if (*v == '\0' || *end || n == 0 || n < BACKUP_ZSTD_MIN_LEVEL ||
-                n > BACKUP_ZSTD_MAX_LEVEL)
-                return fail("--backup-zstd-level wants a level from -7 to -1 "
-                            "or from 1 to 19, not '%s'",
+            if (strcmp(v, "auto") == 0)
+                n = 0; /* the store's default: adapt */
+            else if (*v == '\0' || *end || n == 0 ||
+                     n < BACKUP_ZSTD_MIN_LEVEL || n > BACKUP_ZSTD_MAX_LEVEL)
+                return fail("--backup-zstd-level wants auto, a level from "
+                            "-7 to -1 or one from 1 to 19, not '%s'",
                             v);
             c->zstd_level = (int)n;
         } else if (strcmp(a, "--backup-store") == 0) {

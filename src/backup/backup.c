@@ -1082,10 +1082,12 @@ int backup_store_create(struct backup_store *s, struct engine *e,
         goto out;
     }
     tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
-            "%.1f ms, %u snapshots",
+            "%.1f ms, %u snapshots, %llu of %llu blocks at zstd's fast level",
             b->arn, b->table_name, (unsigned long long)st.rows,
             (unsigned long long)st.file_bytes,
-            (double)(clock_mono_ns() - t0) / 1e6, rf.snapshots);
+            (double)(clock_mono_ns() - t0) / 1e6, rf.snapshots,
+            (unsigned long long)st.fast_blocks,
+            (unsigned long long)st.blocks);
     *out = info_copy(b, a);
     pthread_mutex_lock(&s->lock);
     rc = insert(s, b);
@@ -1260,11 +1262,13 @@ static void *job_main(void *arg)
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
         tm_info("backup %s of table %s: %llu items, %llu bytes in the file, "
                 "%.1f ms in the background, %u snapshots, %.1f ms of CPU "
-                "reading%s%s",
+                "reading, %llu of %llu blocks at zstd's fast level%s%s",
                 j->b->arn, j->b->table_name, (unsigned long long)st.rows,
                 (unsigned long long)st.file_bytes,
                 (double)(clock_mono_ns() - t0) / 1e6, rf.snapshots,
                 (double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6,
+                (unsigned long long)st.fast_blocks,
+                (unsigned long long)st.blocks,
                 j->resumed ? " (resumed after a restart)" : "",
                 j->b->remote ? ", uploaded to the object store" : "");
     } else if (rc == TM_EUNAVAILABLE) {

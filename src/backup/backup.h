@@ -172,10 +172,10 @@ void backup_store_set_test_delay(struct backup_store *s, int us);
 
 /* --backup-zstd-level: the zstd level of the blocks of the backups (and
  * PITR bases) written from now on, BACKUP_ZSTD_MIN_LEVEL..
- * BACKUP_ZSTD_MAX_LEVEL; 0 keeps the default (BACKUP_ZSTD_LEVEL, 1).
- * Readers take any level.  Negative levels are zstd's fast modes: on
- * high-entropy items about twice as fast for files about a third larger
- * (bench/RESULTS.md). */
+ * BACKUP_ZSTD_MAX_LEVEL for every block; 0, the default, adapts
+ * (BACKUP_ZSTD_LEVEL in backup_format.h: level 1 where it halves the
+ * items, a store-like fast level where it does not).  Readers take any
+ * level.  Negative levels are zstd's fast modes (bench/RESULTS.md). */
 #define BACKUP_ZSTD_MIN_LEVEL (-7)
 #define BACKUP_ZSTD_MAX_LEVEL 19
 void backup_store_set_level(struct backup_store *s, int level);

@@ -66,9 +66,10 @@
  *         24     8  first row: rows in all the blocks before this one
  *         32     8  block check: XXH3/salt of bytes 0..31 then the C
  *                   compressed bytes
- *         40     C  one zstd frame (level BACKUP_ZSTD_LEVEL, 1, unless
- *                   the writer was told otherwise) that decompresses to
- *                   exactly U bytes
+ *         40     C  one zstd frame that decompresses to exactly U bytes
+ *                   (level 1, or -100 in stretches of the table that
+ *                   level 1 does not halve, unless the writer was told
+ *                   a level: see BACKUP_ZSTD_LEVEL; readers take any)
  *
  * The U uncompressed bytes are exactly n rows, back to back:
  *
@@ -338,6 +339,9 @@ struct backup_writer {
 
     size_t block_bytes;   /* target */
     int level;            /* zstd compression level */
+    int adaptive;         /* 1 until backup_writer_set_level */
+    _Atomic int poor;     /* the last probe did not halve its block */
+    _Atomic uint64_t fast_blocks; /* blocks at BACKUP_ZSTD_FAST_LEVEL */
     uint8_t *raw;         /* rows of the block being filled */
     size_t raw_len, raw_cap;
     uint32_t raw_rows;
@@ -512,6 +516,7 @@ int backup_writer_open(const char *path, const struct backup_meta *m,
     w->fd = -1;
     w->block_bytes = BACKUP_BLOCK_BYTES;
     w->level = BACKUP_ZSTD_LEVEL;
+    w->adaptive = 1;
     plen = strlen(path);
     w->path = malloc(plen + 1);
     w->tmp = malloc(plen + 5);
@@ -593,6 +598,7 @@ void backup_writer_set_level(struct backup_writer *w, int level)
     if (level > ZSTD_maxCLevel())
         level = ZSTD_maxCLevel();
     w->level = level;
+    w->adaptive = 0;
 }
 
 /* Compress `len` bytes of `rows` rows (the first is row number `first`)
@@ -603,6 +609,7 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
                           size_t *comp_cap, size_t *clen, struct tm_error *err)
 {
     size_t bound = ZSTD_compressBound(len), n;
+    int level = w->level, probe = 1;
     uint8_t *h;
 
     if (ensure(comp, comp_cap, BLK_HDR + bound) != 0) {
@@ -613,11 +620,18 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
      * table picks for blocks of 256 KiB: on the bench's notes (random
      * base64, and compressible ones) the same ratio within 0.1%, and
      * 20-30% faster (`zstd -b1 -B256K --zstd=hlog=11`), the table fitting
-     * in L1.  Parameters are sticky on a context: set them each time. */
-    n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, w->level);
+     * in L1.  Parameters are sticky on a context: set them each time.
+     * Adapting (BACKUP_ZSTD_LEVEL): helpers compress side by side, so a
+     * block may still go by the probe before last; either is valid. */
+    if (w->adaptive && seq % BACKUP_ZSTD_PROBE_EVERY != 0 &&
+        atomic_load_explicit(&w->poor, memory_order_relaxed)) {
+        level = BACKUP_ZSTD_FAST_LEVEL;
+        probe = 0;
+    }
+    n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     if (!ZSTD_isError(n))
         n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog,
-                                   w->level == 1 ? BACKUP_ZSTD_HASHLOG : 0);
+                                   level == 1 ? BACKUP_ZSTD_HASHLOG : 0);
     if (!ZSTD_isError(n))
         n = ZSTD_compress2(cctx, *comp + BLK_HDR, bound, raw, len);
     if (ZSTD_isError(n)) {
@@ -626,6 +640,10 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
                             "backup file %s: compression failed: %s", w->tmp,
                             ZSTD_getErrorName(n));
     }
+    if (!probe)
+        atomic_fetch_add_explicit(&w->fast_blocks, 1, memory_order_relaxed);
+    else if (w->adaptive)
+        atomic_store_explicit(&w->poor, n > len / 2, memory_order_relaxed);
     h = *comp;
     buf_store_u32le(h, (uint32_t)len);
     buf_store_u32le(h + 4, (uint32_t)n);
@@ -984,6 +1002,7 @@ int backup_writer_finish(struct backup_writer *w, struct backup_stats *st,
         st->file_bytes = w->off;
         st->blocks = w->blocks;
         st->key_bytes = w->key_bytes;
+        st->fast_blocks = atomic_load(&w->fast_blocks);
     }
     if (w->progress)
         w->progress(w->progress_ctx, w->rows, w->off);

@@ -59,8 +59,21 @@
 #define BACKUP_BLOCK_BYTES (256u * 1024)
 
 /* zstd level of the blocks (backup_writer_set_level changes it; readers
- * do not care). */
+ * do not care).  By default a writer adapts: a block goes at this level
+ * when the last probe at this level at least halved its block, otherwise
+ * at BACKUP_ZSTD_FAST_LEVEL, and one block in BACKUP_ZSTD_PROBE_EVERY
+ * (block numbers 0, 64, 128, ...) probes again at this level.  On items
+ * that level 1 cannot halve (encrypted or random values, ids, compressed
+ * blobs) it costs about four times the CPU of writing them as they are,
+ * to save less than half of the bytes; bench/RESULTS.md "Backups: level
+ * 1 only where it halves the blocks" has the figures.  A level set with
+ * backup_writer_set_level is kept for every block. */
 #define BACKUP_ZSTD_LEVEL 1
+/* zstd's fast mode at this depth (acceleration 100) finds next to no
+ * matches and leaves literals as they are: a frame of raw blocks at
+ * several GB/s a core, the store of a level. */
+#define BACKUP_ZSTD_FAST_LEVEL (-100)
+#define BACKUP_ZSTD_PROBE_EVERY 64u
 /* zstd hashLog at level 1 (backup_format.c, compress_block) */
 #define BACKUP_ZSTD_HASHLOG 11
 
@@ -103,6 +116,8 @@ struct backup_stats {
     uint64_t file_bytes;  /* size of the file */
     uint64_t blocks;      /* number of blocks */
     uint64_t key_bytes;   /* sum of the key lengths */
+    uint64_t fast_blocks; /* blocks the writer put at BACKUP_ZSTD_FAST_LEVEL
+                           * (a writer's figure: 0 from a reader) */
 };
 
 /* Progress of long work, called from the thread doing it (it must not
@@ -154,9 +169,10 @@ void backup_writer_set_block_bytes(struct backup_writer *w, size_t bytes);
 int backup_writer_set_threads(struct backup_writer *w, int n,
                               struct tm_error *err);
 
-/* Set the zstd level (default BACKUP_ZSTD_LEVEL), clamped to what libzstd
- * accepts (negative levels are faster still).  May be called at any time;
- * it applies from the next block. */
+/* Set the zstd level of every block from now on, clamped to what libzstd
+ * accepts (negative levels are faster still), and stop adapting it (see
+ * BACKUP_ZSTD_LEVEL).  May be called at any time; it applies from the
+ * next block compressed. */
 void backup_writer_set_level(struct backup_writer *w, int level);
 
 /* Append one row.  Both buffers are copied (or consumed) before the call

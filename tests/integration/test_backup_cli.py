@@ -10,6 +10,7 @@ import base64
 import glob
 import os
 import random
+import re
 import signal
 import subprocess
 import time
@@ -130,16 +131,21 @@ def test_usage(tmp_path):
 
 def test_zstd_level_trades_speed_for_size(tmp_path):
     """--backup-zstd-level: the same high-entropy notes (base64 of random
-    bytes) backed up at -5 and at 19 give files larger and smaller than the
-    default's, each verifies, and each restores to exactly the table; a
-    level out of range is refused before the server starts."""
+    bytes, six blocks) backed up at -5 and at 19 give files larger and
+    smaller than level 1's; by default (and with auto) the first block,
+    which level 1 does not halve, sends the others to the fast level (all
+    but those its helper threads took before the first was done), so the
+    file is larger than level 1's and the server's log says so; each file
+    verifies and restores to exactly the table; a level out of range is
+    refused before the server starts."""
     rnd = random.Random(5)
     items = [{"userId": {"S": "u%d" % (i % 20)}, "noteId": {"S": "n%05d" % i},
               "body": {"S": base64.b64encode(
                   bytes(rnd.getrandbits(8) for _ in range(150))).decode()}}
-             for i in range(1500)]
+             for i in range(6000)]
     sizes = {}
-    for level in (None, "-5", "19"):
+    fast = {}
+    for level in (None, "auto", "1", "-5", "19"):
         d = tmp_path / ("l%s" % level)
         srv = harness.Server(str(d / "data"), log_dir=str(d),
                              extra_args=["--backup-zstd-level", level]
@@ -157,8 +163,13 @@ def test_zstd_level_trades_speed_for_size(tmp_path):
             harness.wait_backup(c, arn)
             path = glob.glob(str(d / "data" / "backups" / "*.tmbak"))[0]
             sizes[level] = os.path.getsize(path)
+            m = re.search(r"backup %s of table notes: .* (\d+) of (\d+) "
+                          r"blocks at zstd's fast level" % re.escape(arn),
+                          srv.stderr_text())
+            assert m, srv.stderr_text()
+            fast[level] = (int(m.group(1)), int(m.group(2)))
             out = cli("verify", path)
-            assert out.returncode == 0 and "OK: 1500 rows" in out.stdout
+            assert out.returncode == 0 and "OK: 6000 rows" in out.stdout
             c.restore_table_from_backup(TargetTableName="back",
                                         BackupArn=arn)
             harness.wait_table_active(c, "back")
@@ -169,12 +180,19 @@ def test_zstd_level_trades_speed_for_size(tmp_path):
             srv.stop(signal.SIGTERM)
     # base64 of random bytes: level 1 undoes most of the base64 (6 bits a
     # byte), the fast levels do not try
-    assert sizes["-5"] > sizes[None] * 1.2, sizes
-    assert sizes["19"] < sizes[None], sizes
-    for bad in ("0", "20", "-8", "fast"):
+    assert sizes["-5"] > sizes["1"] * 1.2, sizes
+    assert sizes["19"] < sizes["1"], sizes
+    ncpu = len(os.sched_getaffinity(0))
+    for level in (None, "auto"):
+        assert sizes[level] > sizes["1"] * 1.2, sizes
+        nfast, nblocks = fast[level]
+        assert nblocks == 6 and nfast >= nblocks - 1 - min(ncpu, 4), fast
+    for level in ("1", "-5", "19"):
+        assert fast[level] == (0, 6), fast
+    for bad in ("0", "20", "-8", "fast", "Auto", ""):
         p = subprocess.run([harness.BINARY, "serve", "--data",
                             str(tmp_path / "never"), "--backup-zstd-level",
                             bad], capture_output=True, text=True, timeout=10)
         assert p.returncode == 2
-        assert "--backup-zstd-level wants a level" in p.stderr
+        assert "--backup-zstd-level wants auto, a level" in p.stderr
         assert not os.path.exists(tmp_path / "never")

@@ -732,6 +732,157 @@ static void test_levels(void)
     }
 }
 
+/* ==== Adaptive compression ==== */
+
+/* Row i of the adaptive tests: an 8-byte key, and 200 bytes of item that
+ * are base64 text of random bytes for i < n_random (6 bits of entropy a
+ * byte: level 1 cannot halve them) and English text after. */
+static void adaptive_item(uint8_t *p, uint64_t i, uint64_t n_random)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char text[] =
+        "Milk, eggs, bread, coffee beans; pick up the parcel at the post "
+        "office; call the plumber about the kitchen sink before Friday. ";
+    uint64_t x = i * 0x9e3779b97f4a7c15ULL + 7;
+
+    for (size_t j = 0; j < 200; j++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[j] = i < n_random ? (uint8_t)b64[x & 63]
+                            : (uint8_t)text[(i + j) % (sizeof text - 1)];
+    }
+}
+
+struct blk_info {
+    uint32_t u, c;
+};
+
+/* The U and C of every block of the file at `path`, in order; their
+ * number, or -1. */
+static long blocks_of(const char *path, struct blk_info *out, size_t max)
+{
+    size_t len, off;
+    uint8_t *d = slurp(path, &len);
+    long n = 0;
+
+    if (d == NULL || len < HDR_MIN + FTR_LEN) {
+        free(d);
+        return -1;
+    }
+    off = d[12] | (size_t)d[13] << 8 | (size_t)d[14] << 16 |
+          (size_t)d[15] << 24;
+    while (off + BLK_HDR <= len - FTR_LEN && (size_t)n < max) {
+        const uint8_t *h = d + off;
+        out[n].u = h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
+                   (uint32_t)h[3] << 24;
+        out[n].c = h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
+                   (uint32_t)h[7] << 24;
+        off += BLK_HDR + out[n].c;
+        n++;
+    }
+    free(d);
+    return off == len - FTR_LEN ? n : -1;
+}
+
+/* Write rows 0..n-1 (adaptive_item) in blocks of 4 KiB, at `level` (0:
+ * the writer's default), read them back, and return the blocks. */
+static long adaptive_file(const char *path, uint64_t n, uint64_t n_random,
+                          int level, struct backup_stats *st,
+                          struct blk_info *blk, size_t max)
+{
+    struct backup_writer *w;
+    struct backup_reader *r;
+    struct tm_error err;
+    const uint8_t *k, *it;
+    size_t kl, il;
+    uint8_t key[8], item[200];
+    uint64_t i;
+    int rc;
+
+    unlink(path);
+    CHECK(backup_writer_open(path, &META, &w, &err) == 0);
+    if (g_threads)
+        CHECK(backup_writer_set_threads(w, 1, &err) == 0);
+    if (level)
+        backup_writer_set_level(w, level);
+    backup_writer_set_block_bytes(w, 4096);
+    for (i = 0; i < n; i++) {
+        fill_key(key, 8, i);
+        adaptive_item(item, i, n_random);
+        CHECK(backup_writer_add(w, key, 8, item, 200, &err) == 0);
+    }
+    CHECK(backup_writer_finish(w, st, &err) == 0);
+    CHECK(backup_reader_open(path, &r, &err) == 0);
+    for (i = 0; (rc = backup_reader_next(r, &k, &kl, &it, &il, &err)) == 1;
+         i++) {
+        fill_key(key, 8, i);
+        adaptive_item(item, i, n_random);
+        CHECK(kl == 8 && il == 200 && memcmp(k, key, 8) == 0 &&
+              memcmp(it, item, 200) == 0);
+    }
+    backup_reader_close(r);
+    CHECK(rc == 0 && i == n);
+    return blocks_of(path, blk, max);
+}
+
+/* By default a writer puts blocks that level 1 cannot halve at the fast
+ * level, probes again every BACKUP_ZSTD_PROBE_EVERY blocks, and goes back
+ * to level 1 at the first probe that halves its block; a level set by
+ * the caller holds for every block.  Every file reads back exactly. */
+static void test_adaptive(void)
+{
+    static struct blk_info blk[1024];
+    struct backup_stats st;
+    char path[PATH_MAX];
+    long nb, b, probes = 0, first_text = -1;
+    const uint64_t n_rand = 2800, n = 4800;
+
+    path_of(path, "adaptive.tmbak");
+    /* all random: probes at level 1 (about 0.76 of U), the rest fast
+     * (about 1.0 of U) */
+    nb = adaptive_file(path, n_rand, n_rand, 0, &st, blk, 1024);
+    ASSERT(nb > 2 * (long)BACKUP_ZSTD_PROBE_EVERY);
+    for (b = 0; b < nb; b++) {
+        if (b % BACKUP_ZSTD_PROBE_EVERY == 0) {
+            probes++;
+            if ((uint64_t)blk[b].c * 100 > (uint64_t)blk[b].u * 85)
+                TEST_FAIL_("probe block %ld: C %u of U %u", b, blk[b].c,
+                           blk[b].u);
+        } else if ((uint64_t)blk[b].c * 100 < (uint64_t)blk[b].u * 95) {
+            TEST_FAIL_("block %ld: C %u of U %u, not the fast level", b,
+                       blk[b].c, blk[b].u);
+        }
+    }
+    ASSERT_EQ(st.blocks, (uint64_t)nb);
+    ASSERT_EQ(st.fast_blocks, (uint64_t)(nb - probes));
+
+    /* random, then text: back to level 1 from the first probe in the
+     * text; the blocks of level 1 halve theirs */
+    nb = adaptive_file(path, n, n_rand, 0, &st, blk, 1024);
+    ASSERT(nb > 0);
+    for (b = 0; b < nb && first_text < 0; b++)
+        if (b % BACKUP_ZSTD_PROBE_EVERY == 0 && (uint64_t)b * 4096 / 208 >
+                                                   n_rand + 20)
+            first_text = b;
+    ASSERT(first_text > 0 && first_text + 10 < nb);
+    for (b = first_text; b < nb; b++)
+        if ((uint64_t)blk[b].c * 2 > blk[b].u)
+            TEST_FAIL_("text block %ld: C %u of U %u, not level 1", b,
+                       blk[b].c, blk[b].u);
+    ASSERT(st.fast_blocks > 0 && st.fast_blocks < (uint64_t)first_text);
+
+    /* a level the caller set: level 1 for every block, no fast ones */
+    nb = adaptive_file(path, n_rand, n_rand, 1, &st, blk, 1024);
+    ASSERT(nb > 2 * (long)BACKUP_ZSTD_PROBE_EVERY);
+    ASSERT_EQ(st.fast_blocks, 0);
+    for (b = 0; b < nb; b++)
+        if ((uint64_t)blk[b].c * 100 > (uint64_t)blk[b].u * 85)
+            TEST_FAIL_("block %ld at level 1: C %u of U %u", b, blk[b].c,
+                       blk[b].u);
+}
+
 /* ==== Corruption ==== */
 
 /* A small file of several blocks. */
@@ -1508,6 +1659,7 @@ int main(void)
     RUN(test_large);
     RUN(test_block_boundaries);
     RUN(test_levels);
+    RUN(test_adaptive);
     RUN(test_flip_every_byte);
     RUN(test_truncate_and_extend);
     RUN(test_version_and_magic);
@@ -1526,6 +1678,7 @@ int main(void)
     RUN(test_large);
     RUN(test_block_boundaries);
     RUN(test_levels);
+    RUN(test_adaptive);
     RUN(test_io_error);
     RUN(test_progress);
     if (test__failed == 0)
