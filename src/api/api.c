@@ -91,6 +91,10 @@ void api_req_init(struct api_req *r, struct api_ctx *ctx, struct arena *a)
     r->ctx = ctx;
     r->arena = a;
     buf_init(&r->out, (size_t)64 << 20);
+    /* one allocation for most answers (a GetItem's is about 300 bytes),
+     * not four as the buffer doubles from 64; on failure the first write
+     * tries again and reports it */
+    (void)buf_reserve(&r->out, 1024);
     buf_init(&r->err_extra, (size_t)16 << 20);
     verrs_init(&r->pre);
 }
