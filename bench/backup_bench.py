@@ -298,7 +298,8 @@ class Server:
 
 BACKUP_RE = re.compile(r"backup (\S+) of table (\S+): (\d+) items, (\d+) bytes "
                        r"in the file, ([\d.]+) ms(?: in the background, "
-                       r"(\d+) snapshots)?(?:, ([\d.]+) ms of CPU reading)?")
+                       r"(\d+) snapshots)?(?:, ([\d.]+) ms of CPU reading)?"
+                       r"(?:.*?(\d+) of (\d+) blocks at zstd's fast level)?")
 RESTORE_RE = re.compile(r"restore of table (\S+) from (\S+): (\d+) items.*"
                         r"in ([\d.]+) ms")
 
@@ -310,7 +311,9 @@ def server_backup_line(srv, arn):
             return {"items": int(m.group(3)), "file_bytes": int(m.group(4)),
                     "ms": float(m.group(5)),
                     "snapshots": int(m.group(6) or 1),
-                    "cpu_ms": float(m.group(7)) if m.group(7) else None}
+                    "cpu_ms": float(m.group(7)) if m.group(7) else None,
+                    "fast_blocks": int(m.group(8)) if m.group(8) else None,
+                    "blocks": int(m.group(9)) if m.group(9) else None}
     return None
 
 
@@ -536,6 +539,13 @@ def phase_throughput(srv, c, res, reps):
             log("  %-7s %d bytes: %.3f s = %.1f MB/s, other %.0f%%"
                 % (mode, size, dt, size / dt / 1e6, note["other_pct"]))
     out["cp_runs"] = cps
+    bk = statistics.median(r["file_MBps"] for r in out["backup_runs"])
+    cs = statistics.median(r["MBps"] for r in cps if r["mode"] == "cp+sync")
+    out["file_MBps_median"] = round(bk, 1)
+    out["cp_sync_MBps_median"] = cs
+    out["backup_vs_cp_sync"] = round(bk / cs, 2)
+    log("  backup file MB/s %.1f / cp+sync %.1f (medians) = %.2fx"
+        % (bk, cs, bk / cs))
     res["throughput"] = out
 
 
