@@ -9,9 +9,11 @@ build/tidemark; copy it first so a rebuild cannot change it under you):
               10,000 notes and one of 1,000,000 (--big-notes), with the
               server's own "backup ... N items, M bytes in the file, T ms"
               log line for each.
-  throughput  backup file bytes / server-logged backup time, and table
-              bytes / that time, against `cp` (and `cp` + `sync FILE`) of
-              the produced .tmbak on the same filesystem.
+  throughput  backup file bytes / server-logged backup time against `cp`
+              (and `cp` + `sync FILE`) of the produced .tmbak on the same
+              filesystem; and table bytes / that time against the same of
+              a file of random bytes as large as the table (where the items
+              compress, the small file's cp is mostly cp's start-up).
   wrk         GetItem and PutItem p50/p99 (bench/lua/getitem.lua,
               putitem.lua, wrk -t1 -c16, 10 s) on the 1M-item table, without
               a backup and with CreateBackup sent ~0.3 s after wrk starts;
@@ -517,11 +519,48 @@ def phase_throughput(srv, c, res, reps):
     except OSError as e:
         out["drop_caches"] = "refused: %s" % e
     log("  drop_caches: " + out["drop_caches"])
+    cps = cp_runs(path, size, reps, out["drop_caches"] == "ok")
+    out["cp_runs"] = cps
+    bk = statistics.median(r["file_MBps"] for r in out["backup_runs"])
+    cs = statistics.median(r["MBps"] for r in cps if r["mode"] == "cp+sync")
+    out["file_MBps_median"] = round(bk, 1)
+    out["cp_sync_MBps_median"] = cs
+    out["backup_vs_cp_sync"] = round(bk / cs, 2)
+    log("  backup file MB/s %.1f / cp+sync %.1f (medians) = %.2fx"
+        % (bk, cs, bk / cs))
+    # the table's bytes a second against cp of a file as large as the
+    # table: where the items compress, the file's bytes a second say
+    # little (a 6 MB file is mostly cp's start-up)
+    tpath = os.path.join(os.path.dirname(path), "table-sized.cpsrc")
+    with open(tpath, "wb") as f:
+        left = out["table_bytes"]
+        while left > 0:
+            f.write(os.urandom(min(left, 1 << 22)))
+            left -= min(left, 1 << 22)
+    try:
+        tcps = cp_runs(tpath, out["table_bytes"], reps,
+                       out["drop_caches"] == "ok")
+    finally:
+        os.unlink(tpath)
+    out["cp_table_sized_runs"] = tcps
+    bt = statistics.median(r["item_MBps"] for r in out["backup_runs"])
+    ct = statistics.median(r["MBps"] for r in tcps if r["mode"] == "cp+sync")
+    out["item_MBps_median"] = round(bt, 1)
+    out["cp_sync_table_sized_MBps_median"] = ct
+    out["backup_items_vs_cp_sync_table_sized"] = round(bt / ct, 2)
+    log("  backup table MB/s %.1f / cp+sync of a table-sized file %.1f "
+        "(medians) = %.2fx" % (bt, ct, bt / ct))
+    res["throughput"] = out
+
+
+def cp_runs(path, size, reps, drop):
+    """cp, then cp+sync, of `path` `reps` times each (page cache dropped
+    before each when `drop`): a list of {mode, s, MBps, other...}."""
     cps = []
     dst = path + ".cpcopy"
     for r in range(reps):
         for mode in ("cp", "cp+sync"):
-            if out["drop_caches"] == "ok":
+            if drop:
                 subprocess.run(["sync"])
                 with open("/proc/sys/vm/drop_caches", "w") as f:
                     f.write("3\n")
@@ -538,15 +577,7 @@ def phase_throughput(srv, c, res, reps):
                         "MBps": round(size / dt / 1e6, 1), **note})
             log("  %-7s %d bytes: %.3f s = %.1f MB/s, other %.0f%%"
                 % (mode, size, dt, size / dt / 1e6, note["other_pct"]))
-    out["cp_runs"] = cps
-    bk = statistics.median(r["file_MBps"] for r in out["backup_runs"])
-    cs = statistics.median(r["MBps"] for r in cps if r["mode"] == "cp+sync")
-    out["file_MBps_median"] = round(bk, 1)
-    out["cp_sync_MBps_median"] = cs
-    out["backup_vs_cp_sync"] = round(bk / cs, 2)
-    log("  backup file MB/s %.1f / cp+sync %.1f (medians) = %.2fx"
-        % (bk, cs, bk / cs))
-    res["throughput"] = out
+    return cps
 
 
 def run_wrk(port, script, items, tag, dur, conns, backup_c=None, delay=0.3,
