@@ -49,6 +49,17 @@ def test_request_id_and_crc32_on_success_and_error(raw):
         assert r.header("Content-Type") == harness.JSON_CT
         assert int(r.header("Content-Length")) == len(r.body)
     assert len(ids) == 2, "request ids must differ"
+    # DynamoDB's shape: 52 of A-Z0-9; every symbol turns up, in every
+    # position, and no two of 300 ids are alike
+    for _ in range(298):
+        ids.add(raw.request("ListTables", {}).header("x-amzn-RequestId"))
+    assert len(ids) == 300
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    for rid in ids:
+        assert len(rid) == 52 and set(rid) <= alphabet, rid
+    for pos in range(52):
+        assert len({rid[pos] for rid in ids}) >= 30, pos
+    assert set("".join(ids)) == alphabet
 
 
 def test_date_header_is_now_in_http_format(server):
