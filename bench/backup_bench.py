@@ -521,13 +521,8 @@ def phase_throughput(srv, c, res, reps):
     log("  drop_caches: " + out["drop_caches"])
     cps = cp_runs(path, size, reps, out["drop_caches"] == "ok")
     out["cp_runs"] = cps
-    bk = statistics.median(r["file_MBps"] for r in out["backup_runs"])
-    cs = statistics.median(r["MBps"] for r in cps if r["mode"] == "cp+sync")
-    out["file_MBps_median"] = round(bk, 1)
-    out["cp_sync_MBps_median"] = cs
-    out["backup_vs_cp_sync"] = round(bk / cs, 2)
-    log("  backup file MB/s %.1f / cp+sync %.1f (medians) = %.2fx"
-        % (bk, cs, bk / cs))
+    vs_cp(out, "file_MBps", cps, "file_vs_cp_sync", "backup file MB/s",
+          "cp+sync")
     # the table's bytes a second against cp of a file as large as the
     # table: where the items compress, the file's bytes a second say
     # little (a 6 MB file is mostly cp's start-up)
@@ -543,14 +538,20 @@ def phase_throughput(srv, c, res, reps):
     finally:
         os.unlink(tpath)
     out["cp_table_sized_runs"] = tcps
-    bt = statistics.median(r["item_MBps"] for r in out["backup_runs"])
-    ct = statistics.median(r["MBps"] for r in tcps if r["mode"] == "cp+sync")
-    out["item_MBps_median"] = round(bt, 1)
-    out["cp_sync_table_sized_MBps_median"] = ct
-    out["backup_items_vs_cp_sync_table_sized"] = round(bt / ct, 2)
-    log("  backup table MB/s %.1f / cp+sync of a table-sized file %.1f "
-        "(medians) = %.2fx" % (bt, ct, bt / ct))
+    vs_cp(out, "item_MBps", tcps, "table_vs_cp_sync_table_sized",
+          "backup table MB/s", "cp+sync of a table-sized file")
     res["throughput"] = out
+
+
+def vs_cp(out, rate, cps, key, label, cp_label):
+    """The median of the backups' `rate` against the median of the cp+sync
+    runs in `cps`: into out[key] and the log."""
+    bk = statistics.median(r[rate] for r in out["backup_runs"])
+    cs = statistics.median(r["MBps"] for r in cps if r["mode"] == "cp+sync")
+    out[key] = {"backup_MBps": round(bk, 1), "cp_sync_MBps": cs,
+                "ratio": round(bk / cs, 2)}
+    log("  %s %.1f / %s %.1f (medians) = %.2fx"
+        % (label, bk, cp_label, cs, bk / cs))
 
 
 def cp_runs(path, size, reps, drop):
