@@ -528,10 +528,8 @@ def phase_throughput(srv, c, res, reps):
     # little (a 6 MB file is mostly cp's start-up)
     tpath = os.path.join(os.path.dirname(path), "table-sized.cpsrc")
     with open(tpath, "wb") as f:
-        left = out["table_bytes"]
-        while left > 0:
-            f.write(os.urandom(min(left, 1 << 22)))
-            left -= min(left, 1 << 22)
+        for off in range(0, out["table_bytes"], 1 << 22):
+            f.write(os.urandom(min(1 << 22, out["table_bytes"] - off)))
     try:
         tcps = cp_runs(tpath, out["table_bytes"], reps,
                        out["drop_caches"] == "ok")

@@ -609,7 +609,7 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
                           size_t *comp_cap, size_t *clen, struct tm_error *err)
 {
     size_t bound = ZSTD_compressBound(len), n;
-    int level = w->level, probe = 1;
+    int fast;
     uint8_t *h;
 
     if (ensure(comp, comp_cap, BLK_HDR + bound) != 0) {
@@ -623,15 +623,15 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
      * in L1.  Parameters are sticky on a context: set them each time.
      * Adapting (BACKUP_ZSTD_LEVEL): helpers compress side by side, so a
      * block may still go by the probe before last; either is valid. */
-    if (w->adaptive && seq % BACKUP_ZSTD_PROBE_EVERY != 0 &&
-        atomic_load_explicit(&w->poor, memory_order_relaxed)) {
-        level = BACKUP_ZSTD_FAST_LEVEL;
-        probe = 0;
-    }
-    n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
+    fast = w->adaptive && seq % BACKUP_ZSTD_PROBE_EVERY != 0 &&
+           atomic_load_explicit(&w->poor, memory_order_relaxed);
+    n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel,
+                               fast ? BACKUP_ZSTD_FAST_LEVEL : w->level);
     if (!ZSTD_isError(n))
         n = ZSTD_CCtx_setParameter(cctx, ZSTD_c_hashLog,
-                                   level == 1 ? BACKUP_ZSTD_HASHLOG : 0);
+                                   !fast && w->level == 1
+                                       ? BACKUP_ZSTD_HASHLOG
+                                       : 0);
     if (!ZSTD_isError(n))
         n = ZSTD_compress2(cctx, *comp + BLK_HDR, bound, raw, len);
     if (ZSTD_isError(n)) {
@@ -640,9 +640,9 @@ static int compress_block(struct backup_writer *w, ZSTD_CCtx *cctx,
                             "backup file %s: compression failed: %s", w->tmp,
                             ZSTD_getErrorName(n));
     }
-    if (!probe)
+    if (fast)
         atomic_fetch_add_explicit(&w->fast_blocks, 1, memory_order_relaxed);
-    else if (w->adaptive)
+    else if (w->adaptive) /* a probe: does level 1 halve this block? */
         atomic_store_explicit(&w->poor, n > len / 2, memory_order_relaxed);
     h = *comp;
     buf_store_u32le(h, (uint32_t)len);

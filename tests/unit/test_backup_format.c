@@ -756,34 +756,37 @@ static void adaptive_item(uint8_t *p, uint64_t i, uint64_t n_random)
 }
 
 struct blk_info {
-    uint32_t u, c;
+    uint32_t u, c;  /* uncompressed and compressed lengths */
+    uint64_t first; /* the number of its first row */
 };
 
-/* The U and C of every block of the file at `path`, in order; their
- * number, or -1. */
+#define BLOCKS_MAX 1024
+
+/* The lengths and first rows of every block of the file at `path`, in
+ * order (regions() walks them); their number, or -1 when the blocks do
+ * not end at the footer or there are more than `max`. */
 static long blocks_of(const char *path, struct blk_info *out, size_t max)
 {
-    size_t len, off;
+    static uint64_t reg[BLOCKS_MAX + 3];
+    size_t len, nreg, b;
     uint8_t *d = slurp(path, &len);
-    long n = 0;
+    long n = -1;
 
-    if (d == NULL || len < HDR_MIN + FTR_LEN) {
-        free(d);
-        return -1;
-    }
-    off = d[12] | (size_t)d[13] << 8 | (size_t)d[14] << 16 |
-          (size_t)d[15] << 24;
-    while (off + BLK_HDR <= len - FTR_LEN && (size_t)n < max) {
-        const uint8_t *h = d + off;
-        out[n].u = h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
-                   (uint32_t)h[3] << 24;
-        out[n].c = h[4] | (uint32_t)h[5] << 8 | (uint32_t)h[6] << 16 |
-                   (uint32_t)h[7] << 24;
-        off += BLK_HDR + out[n].c;
-        n++;
+    if (d != NULL && len >= HDR_MIN + FTR_LEN && max <= BLOCKS_MAX) {
+        /* 0 (the header), the blocks, the footer, the file check */
+        nreg = regions(d, len, reg, max + 3);
+        for (b = 1; b + 2 < nreg; b++) {
+            out[b - 1].u = rd32(d + reg[b]);
+            out[b - 1].c = rd32(d + reg[b] + 4);
+            out[b - 1].first = rd64(d + reg[b] + 24);
+        }
+        if (nreg >= 3 && (nreg == 3 || reg[nreg - 3] + BLK_HDR +
+                                               out[nreg - 4].c ==
+                                           reg[nreg - 2]))
+            n = (long)nreg - 3;
     }
     free(d);
-    return off == len - FTR_LEN ? n : -1;
+    return n;
 }
 
 /* Write rows 0..n-1 (adaptive_item) in blocks of 4 KiB, at `level` (0:
@@ -833,7 +836,7 @@ static long adaptive_file(const char *path, uint64_t n, uint64_t n_random,
  * the caller holds for every block.  Every file reads back exactly. */
 static void test_adaptive(void)
 {
-    static struct blk_info blk[1024];
+    static struct blk_info blk[BLOCKS_MAX];
     struct backup_stats st;
     char path[PATH_MAX];
     long nb, b, probes = 0, first_text = -1;
@@ -842,7 +845,7 @@ static void test_adaptive(void)
     path_of(path, "adaptive.tmbak");
     /* all random: probes at level 1 (about 0.76 of U), the rest fast
      * (about 1.0 of U) */
-    nb = adaptive_file(path, n_rand, n_rand, 0, &st, blk, 1024);
+    nb = adaptive_file(path, n_rand, n_rand, 0, &st, blk, BLOCKS_MAX);
     ASSERT(nb > 2 * (long)BACKUP_ZSTD_PROBE_EVERY);
     for (b = 0; b < nb; b++) {
         if (b % BACKUP_ZSTD_PROBE_EVERY == 0) {
@@ -860,11 +863,10 @@ static void test_adaptive(void)
 
     /* random, then text: back to level 1 from the first probe in the
      * text; the blocks of level 1 halve theirs */
-    nb = adaptive_file(path, n, n_rand, 0, &st, blk, 1024);
+    nb = adaptive_file(path, n, n_rand, 0, &st, blk, BLOCKS_MAX);
     ASSERT(nb > 0);
     for (b = 0; b < nb && first_text < 0; b++)
-        if (b % BACKUP_ZSTD_PROBE_EVERY == 0 && (uint64_t)b * 4096 / 208 >
-                                                   n_rand + 20)
+        if (b % BACKUP_ZSTD_PROBE_EVERY == 0 && blk[b].first >= n_rand)
             first_text = b;
     ASSERT(first_text > 0 && first_text + 10 < nb);
     for (b = first_text; b < nb; b++)
@@ -874,7 +876,7 @@ static void test_adaptive(void)
     ASSERT(st.fast_blocks > 0 && st.fast_blocks < (uint64_t)first_text);
 
     /* a level the caller set: level 1 for every block, no fast ones */
-    nb = adaptive_file(path, n_rand, n_rand, 1, &st, blk, 1024);
+    nb = adaptive_file(path, n_rand, n_rand, 1, &st, blk, BLOCKS_MAX);
     ASSERT(nb > 2 * (long)BACKUP_ZSTD_PROBE_EVERY);
     ASSERT_EQ(st.fast_blocks, 0);
     for (b = 0; b < nb; b++)
