@@ -645,6 +645,24 @@ def summarize_wrk(op, rows):
         % (op, " / ".join("%.3f" % x["p99_ms"] for x in alone), p99a,
            " / ".join("%.3f" % x["p99_ms"] for x in withb), p99w,
            p99w / p99a, rpsw, rpsa, rpsw / rpsa))
+    # each round's own ratio (its two runs are back to back): the spread
+    # says how far one round's figure can be trusted
+    pairs = pair_ratios(rows)
+    if pairs:
+        log("  %s: p99 with / alone, round by round: %s (median %.2f, %d of "
+            "%d within 10%%)"
+            % (op, " / ".join("%.2f" % p for p in pairs),
+               statistics.median(pairs), sum(p <= 1.10 for p in pairs),
+               len(pairs)))
+
+
+def pair_ratios(rows):
+    """p99 with a backup over p99 alone for every round that has both."""
+    by = {}
+    for x in rows:
+        by.setdefault(x["rep"], {})[x["backup"]] = x["p99_ms"]
+    return [v[True] / v[False] for _, v in sorted(by.items())
+            if True in v and False in v and v[False] > 0]
 
 
 def phase_wrk(srv, c, res, reps, dur, conns, getitems, loop_backups=False,
