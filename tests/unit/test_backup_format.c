@@ -768,22 +768,21 @@ struct blk_info {
 static long blocks_of(const char *path, struct blk_info *out, size_t max)
 {
     static uint64_t reg[BLOCKS_MAX + 3];
-    size_t len, nreg, b;
+    size_t len, nb, b;
     uint8_t *d = slurp(path, &len);
     long n = -1;
 
     if (d != NULL && len >= HDR_MIN + FTR_LEN && max <= BLOCKS_MAX) {
-        /* 0 (the header), the blocks, the footer, the file check */
-        nreg = regions(d, len, reg, max + 3);
-        for (b = 1; b + 2 < nreg; b++) {
-            out[b - 1].u = rd32(d + reg[b]);
-            out[b - 1].c = rd32(d + reg[b] + 4);
-            out[b - 1].first = rd64(d + reg[b] + 24);
+        /* reg: 0 (the header), the nb blocks, the footer, the file check */
+        nb = regions(d, len, reg, max + 3) - 3;
+        for (b = 0; b < nb; b++) {
+            out[b].u = rd32(d + reg[b + 1]);
+            out[b].c = rd32(d + reg[b + 1] + 4);
+            out[b].first = rd64(d + reg[b + 1] + 24);
         }
-        if (nreg >= 3 && (nreg == 3 || reg[nreg - 3] + BLK_HDR +
-                                               out[nreg - 4].c ==
-                                           reg[nreg - 2]))
-            n = (long)nreg - 3;
+        /* all of them: the last block ends where the footer starts */
+        if (nb == 0 || reg[nb] + BLK_HDR + out[nb - 1].c == reg[nb + 1])
+            n = (long)nb;
     }
     free(d);
     return n;
