@@ -514,7 +514,7 @@ static int undo_push(struct undo **u, size_t *n, size_t *cap,
 /* The changes of table ul->no after `lsn` (the first round's start; later
  * rounds go on where the last stopped) up to `upto`, one per key (its
  * first: the row as it was before them), sorted in cursor order.  With
- * `from`, changes of keys before it (rows already written) are skipped
+ * `from` (the last key written), changes of keys up to it are skipped
  * without copying. */
 static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
                           const uint8_t *from, size_t fromlen,
@@ -554,7 +554,7 @@ static int undo_log_round(struct undo_log *ul, uint64_t lsn, uint64_t upto,
             goto out;
         }
         if (p == 0 || c.table_no != ul->no ||
-            (from && engine_row_cmp(c.key, c.klen, from, fromlen) < 0))
+            (from && engine_row_cmp(c.key, c.klen, from, fromlen) <= 0))
             continue;
         if (c.existed && c.old_item == NULL) {
             rc = tm_error_set(err, TM_ECORRUPT,
@@ -643,16 +643,33 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
     return rc;
 }
 
-/* A background backup does not read its table from one snapshot as long
- * as itself: while any snapshot is open LMDB cannot reuse a page a later
- * write frees, and under heavy writes a backup of some seconds grew the
- * state file several times over and slowed the writes after it
- * (bench/RESULTS.md).  Every SNAPSHOT_NS it moves on to a new snapshot
- * instead, from the first key it has not written yet, and adds to the
- * changes it undoes those logged between the two snapshots (the table is
- * held, so each carries its old item, and the log is kept): every row
- * is still written as it was at the backup's LSN. */
-#define SNAPSHOT_NS (500ull * 1000 * 1000)
+/* A background backup holds no LMDB snapshot for longer than it takes to
+ * copy a chunk of rows out of it.  While any snapshot is open LMDB cannot
+ * reuse a page a later write frees, so every commit meanwhile takes new
+ * pages: a backup that read its table from one snapshot, or from one
+ * every half second, made the state file grow by hundreds of MB under
+ * heavy writes, and the writes after it, alone as well, went to pages
+ * spread over that larger file, at up to twice the disk bytes and writer
+ * CPU per write (bench/RESULTS.md).  So the reading thread opens a
+ * snapshot, copies CHUNK_ROWS rows (CHUNK_BYTES at most) into its own
+ * buffer and ends the snapshot, before it pauses for requests or writes
+ * anything.  The next chunk comes from a new snapshot, from the key after
+ * the last one copied.
+ *
+ * Every ROUND_NS (or when the buffer holds CHUNK_BYTES, or at the end) it
+ * reads from the log the changes made since the last round up to the
+ * newest snapshot it copied from (the table is held, so each carries its
+ * old item, and the log is kept), merges them into the list of changes to
+ * undo, then writes the buffered rows with those changes undone.  The
+ * list keeps the first change of each key after the backup's LSN: the
+ * row as it was at that LSN, whichever later snapshot a copied row came
+ * from.  So every row is written as it was at the backup's LSN.
+ *
+ * Without a hold (a SYSTEM backup, inside DeleteTable, or 64 holds taken
+ * already) there is no log to undo from: the one snapshot stays open. */
+#define CHUNK_ROWS 256
+#define CHUNK_BYTES (4u << 20)
+#define ROUND_NS (500ull * 1000 * 1000)
 
 struct refresher {
     struct undo_log *ul;     /* the log read between snapshots; NULL: the
@@ -663,119 +680,190 @@ struct refresher {
     unsigned snapshots;      /* read from so far (write_rows counts) */
 };
 
-/* Move `rf` on to a new snapshot: close *cur, open the new snapshot,
- * merge the changes logged since the old one into the undo list (keeping
- * an older change of a key; skipping keys before `rk`, already written;
- * when there are new ones, dropping the entries before *ui, consumed),
- * and seek a new cursor to `rk` (the first key not written yet). */
-static int refresh(struct refresher *rf, const uint8_t *rk, size_t rkl,
-                   struct engine_cursor **cur, size_t *ui,
-                   struct tm_error *err)
+/* Merge the changes `add` (sorted, one per key, none of a key written
+ * already) into the undo list, keeping an older change of a key and
+ * dropping the entries before *ui, consumed.  Takes `add`'s entries. */
+static int undo_merge(struct refresher *rf, struct undo *add, size_t nadd,
+                      size_t *ui, struct tm_error *err)
 {
-    struct engine_rtx *nrtx = NULL;
-    struct undo *add = NULL, *v = NULL, *u = *rf->u;
-    size_t nadd = 0, n = 0, i = *ui, a = 0, nu = *rf->nu;
-    uint64_t prev = engine_read_lsn(*rf->rtx);
-    uint8_t *r = malloc(rkl ? rkl : 1);
-    int rc;
+    struct undo *v, *u = *rf->u;
+    size_t n = 0, i = *ui, a, nu = *rf->nu;
 
-    if (r == NULL)
-        return tm_error_set(err, TM_ENOMEM, "out of memory");
-    memcpy(r, rk, rkl);
-    engine_cursor_close(*cur);
-    *cur = NULL;
-    engine_read_end(*rf->rtx);
-    *rf->rtx = NULL;
-    if ((rc = engine_read_begin(rf->ul->e, &nrtx))) {
-        rc = tm_error_set(err, rc, "could not open a read snapshot");
-        goto out;
-    }
-    *rf->rtx = nrtx;
-    if ((rc = undo_log_round(rf->ul, prev, engine_read_lsn(nrtx), r, rkl,
-                             &add, &nadd, err)))
-        goto out;
-    /* Every entry left is at or after r: u[*ui..] because r is at most
-     * u[*ui]'s key, add because the round skipped the others.  With
-     * nothing new the list stays as it is; otherwise each new change goes
-     * where a binary search of the list puts it, and the runs of the
-     * list between them are copied whole: a round under heavy writes
-     * costs a few comparisons per new change, not one per change the
-     * list holds (which grows for as long as the backup runs). */
-    if (nadd > 0) {
-        if ((v = malloc((nu - i + nadd) * sizeof *v)) == NULL) {
-            rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-            goto out;
-        }
-        for (a = 0; a < nadd; a++) {
-            size_t lo = i, hi = nu;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (engine_row_cmp(u[mid].key, u[mid].klen, add[a].key,
-                                   add[a].klen) < 0)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo > i) /* (u is NULL when empty) */
-                memcpy(v + n, u + i, (lo - i) * sizeof *v);
-            n += lo - i;
-            i = lo;
-            if (i < nu && engine_row_cmp(u[i].key, u[i].klen, add[a].key,
-                                         add[a].klen) == 0) {
-                /* the older change says how the row was */
-                free(add[a].key);
-                free(add[a].old);
-            } else {
-                v[n++] = add[a];
-            }
-        }
-        if (nu > i)
-            memcpy(v + n, u + i, (nu - i) * sizeof *v);
-        n += nu - i;
-        for (size_t j = 0; j < *ui; j++) { /* consumed */
-            free(u[j].key);
-            free(u[j].old);
-        }
-        free(u);
+    if (nadd == 0) { /* nothing new: the list stays as it is */
         free(add);
-        add = NULL;
-        nadd = 0;
-        *rf->u = v;
-        *rf->nu = n;
-        *ui = 0;
+        return 0;
     }
-    if ((rc = engine_cursor_open(nrtx, rf->ul->no, cur)) ||
-        (rc = engine_cursor_seek(*cur, r, rkl, 0, 0)))
-        rc = tm_error_set(err, rc, "reading the table from a new snapshot "
-                                   "failed");
-out:
-    undo_free(add, nadd);
-    free(r);
+    /* Each new change goes where a binary search of the list puts it, and
+     * the runs of the list between them are copied whole: a round under
+     * heavy writes costs a few comparisons per new change, not one per
+     * change the list holds (which grows for as long as the backup
+     * runs). */
+    if ((v = malloc((nu - i + nadd) * sizeof *v)) == NULL) {
+        undo_free(add, nadd);
+        return tm_error_set(err, TM_ENOMEM, "out of memory");
+    }
+    for (a = 0; a < nadd; a++) {
+        size_t lo = i, hi = nu;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (engine_row_cmp(u[mid].key, u[mid].klen, add[a].key,
+                               add[a].klen) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo > i) /* (u is NULL when empty) */
+            memcpy(v + n, u + i, (lo - i) * sizeof *v);
+        n += lo - i;
+        i = lo;
+        if (i < nu && engine_row_cmp(u[i].key, u[i].klen, add[a].key,
+                                     add[a].klen) == 0) {
+            /* the older change says how the row was */
+            free(add[a].key);
+            free(add[a].old);
+        } else {
+            v[n++] = add[a];
+        }
+    }
+    if (nu > i)
+        memcpy(v + n, u + i, (nu - i) * sizeof *v);
+    n += nu - i;
+    for (size_t j = 0; j < *ui; j++) { /* consumed */
+        free(u[j].key);
+        free(u[j].old);
+    }
+    free(u);
+    free(add);
+    *rf->u = v;
+    *rf->nu = n;
+    *ui = 0;
+    return 0;
+}
+
+/* Rows copied out of a snapshot: for each, the key's and the item's
+ * lengths (size_t each), the key, the item. */
+struct rowbuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int rowbuf_add(struct rowbuf *rb, const uint8_t *k, size_t kl,
+                      const uint8_t *it, size_t il)
+{
+    size_t need = rb->len + 2 * sizeof(size_t) + kl + il;
+
+    if (need > rb->cap) {
+        size_t nc = rb->cap ? rb->cap : 64u << 10;
+        uint8_t *np;
+        while (nc < need)
+            nc *= 2;
+        if ((np = realloc(rb->p, nc)) == NULL)
+            return TM_ENOMEM;
+        rb->p = np;
+        rb->cap = nc;
+    }
+    memcpy(rb->p + rb->len, &kl, sizeof kl);
+    memcpy(rb->p + rb->len + sizeof kl, &il, sizeof il);
+    memcpy(rb->p + rb->len + 2 * sizeof(size_t), k, kl);
+    memcpy(rb->p + rb->len + 2 * sizeof(size_t) + kl, it, il);
+    rb->len = need;
+    return 0;
+}
+
+/* Keep a copy of key `k` in *dst (capacity *cap). */
+static int key_keep(uint8_t **dst, size_t *dl, size_t *cap, const uint8_t *k,
+                    size_t kl)
+{
+    if (kl > *cap || *dst == NULL) {
+        uint8_t *n = realloc(*dst, kl ? kl : 1);
+        if (n == NULL)
+            return TM_ENOMEM;
+        *dst = n;
+        *cap = kl ? kl : 1;
+    }
+    memcpy(*dst, k, kl);
+    *dl = kl;
+    return 0;
+}
+
+/* Write the buffered rows to `w` with the undo list's changes undone, and
+ * the list's changes of keys up to `last` (all of them when `all`): those
+ * rows are absent from the snapshots but were there at the backup's LSN
+ * (or were there in another form).  The rows are sorted and each key in
+ * the buffer is above every key written before. */
+static int emit_rows(struct backup_writer *w, const struct rowbuf *rb,
+                     const struct undo *u, size_t nu, size_t *ui,
+                     const uint8_t *last, size_t lastl, int all,
+                     struct tm_error *err)
+{
+    const uint8_t *p = rb->p, *end = rb->p + rb->len;
+    size_t i = *ui;
+    int rc = 0;
+
+    for (;;) {
+        const uint8_t *k = NULL, *it = NULL;
+        size_t kl = 0, il = 0;
+        int have_u = i < nu && (all || engine_row_cmp(u[i].key, u[i].klen,
+                                                      last, lastl) <= 0);
+        int c;
+
+        if (p < end) {
+            memcpy(&kl, p, sizeof kl);
+            memcpy(&il, p + sizeof kl, sizeof il);
+            k = p + 2 * sizeof(size_t);
+            it = k + kl;
+        } else if (!have_u) {
+            break;
+        }
+        c = p == end ? 1 : !have_u ? -1
+                                   : engine_row_cmp(k, kl, u[i].key,
+                                                    u[i].klen);
+        if (c < 0) { /* unchanged since the backup's LSN */
+            rc = backup_writer_add(w, k, kl, it, il, err);
+            p = it + il;
+        } else { /* changed since: as it was then (or absent) */
+            rc = u[i].existed ? backup_writer_add(w, u[i].key, u[i].klen,
+                                                  u[i].old, u[i].olen, err)
+                              : 0;
+            i++;
+            if (c == 0)
+                p = it + il;
+        }
+        if (rc)
+            break;
+    }
+    *ui = i;
     return rc;
 }
 
-/* Write the rows of table b->table_no in snapshot *rf->rtx, with the
- * changes *rf->u (sorted, one per key) undone, to b->path; with rf->ul,
- * moving on to a new snapshot every SNAPSHOT_NS (see above).  Checks
- * *stop every 4096 rows (a server shutting down): TM_EUNAVAILABLE then. */
+/* Write the rows of table b->table_no as of the snapshot *rf->rtx, with
+ * the changes *rf->u (sorted, one per key) undone, to b->path; with
+ * rf->ul, chunk by chunk from short-lived snapshots (see above; *rf->rtx
+ * is then NULL on return).  Checks *stop every chunk (a server shutting
+ * down): TM_EUNAVAILABLE then. */
 static int write_rows(struct refresher *rf, const struct backup_info *b,
                       const _Atomic int *stop, int delay_us, int yield,
                       int level, struct backup_stats *st,
                       struct tm_error *err)
 {
-    struct engine_rtx *rtx = *rf->rtx;
-    const struct undo *u = *rf->u;
     struct engine_cursor *cur = NULL;
     struct backup_writer *w = NULL;
     struct backup_meta m = {0};
-    const uint8_t *k = NULL, *it = NULL;
-    size_t kl = 0, il = 0, ui = 0, nu = *rf->nu;
-    uint64_t rows = 0, seen = load_requests(), snap_t0 = clock_mono_ns();
-    uint64_t no = b->table_no;
+    struct rowbuf rb = {0};
+    struct undo *add = NULL;
+    /* last: the last key copied (the next chunk starts after it);
+     * done: the last key written (a round skips changes up to it) */
+    uint8_t *last = NULL, *done = NULL;
+    size_t lastl = 0, lastcap = 0, donel = 0, donecap = 0, ui = 0, nadd = 0;
+    size_t lastrow = 0;
+    uint64_t seen = load_requests(), round_t0 = clock_mono_ns();
+    uint64_t no = b->table_no, lsn, undone;
+    int have_last = 0, have_done = 0, at_end = 0;
     long ncpu;
-    int rc, got;
+    int rc;
 
     rf->snapshots = 1;
+    lsn = undone = engine_read_lsn(*rf->rtx);
 
     m.table_json = b->table_json;
     m.lsn = b->lsn;
@@ -795,57 +883,93 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
     ncpu = (long)load_usable_cpus();
     if (backup_writer_set_threads(w, ncpu > 4 ? 4 : (int)ncpu, err) != 0)
         tm_warn("%s; writing on one thread", err->msg);
-    if ((rc = engine_cursor_open(rtx, no, &cur)) ||
-        (rc = engine_cursor_seek(cur, NULL, 0, 0, 0))) {
-        rc = tm_error_set(err, rc, "reading table %s failed", b->table_name);
-        goto out;
-    }
-    got = engine_cursor_next(cur, &k, &kl, &it, &il);
-    for (;;) {
-        int c;
-        if (got < 0) {
-            rc = tm_error_set(err, got, "reading table %s failed",
+    while (!at_end) {
+        const uint8_t *k, *it;
+        size_t kl, il, n;
+
+        /* a chunk of rows, from a snapshot held only meanwhile */
+        if (*rf->rtx == NULL) {
+            if ((rc = engine_read_begin(rf->ul->e, rf->rtx))) {
+                rc = tm_error_set(err, rc, "could not open a read snapshot");
+                goto out;
+            }
+            rf->snapshots++;
+            lsn = engine_read_lsn(*rf->rtx);
+        }
+        if ((rc = engine_cursor_open(*rf->rtx, no, &cur)) ||
+            (rc = engine_cursor_seek(cur, have_last ? last : NULL,
+                                     have_last ? lastl : 0, 0,
+                                     have_last))) {
+            rc = tm_error_set(err, rc, "reading table %s failed",
                               b->table_name);
             goto out;
         }
-        if (got == 0 && ui == nu)
-            break;
-        if (rf->ul && got == 1 && (rows & 255) == 0 &&
-            clock_mono_ns() - snap_t0 >= SNAPSHOT_NS) {
-            /* the first key not written: the smaller of the two heads */
-            int ku = ui < nu &&
-                     engine_row_cmp(u[ui].key, u[ui].klen, k, kl) < 0;
-            const uint8_t *rk = ku ? u[ui].key : k;
-            size_t rkl = ku ? u[ui].klen : kl;
-
-            if ((rc = refresh(rf, rk, rkl, &cur, &ui, err)))
+        for (n = 0; n < CHUNK_ROWS && rb.len < CHUNK_BYTES; n++) {
+            int got = engine_cursor_next(cur, &k, &kl, &it, &il);
+            if (got < 0) {
+                rc = tm_error_set(err, got, "reading table %s failed",
+                                  b->table_name);
                 goto out;
-            u = *rf->u;
-            nu = *rf->nu;
-            rf->snapshots++;
-            snap_t0 = clock_mono_ns();
-            got = engine_cursor_next(cur, &k, &kl, &it, &il);
-            continue;
+            }
+            if (got == 0) {
+                at_end = 1;
+                break;
+            }
+            lastrow = rb.len;
+            if (rowbuf_add(&rb, k, kl, it, il) != 0) {
+                rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+                goto out;
+            }
         }
-        c = got == 0 ? 1 : ui == nu ? -1
-                                    : engine_row_cmp(k, kl, u[ui].key,
-                                                     u[ui].klen);
-        if (c < 0) { /* unchanged since the backup's LSN */
-            rc = backup_writer_add(w, k, kl, it, il, err);
-            got = engine_cursor_next(cur, &k, &kl, &it, &il);
-        } else { /* changed since: as it was then (or absent) */
-            rc = u[ui].existed ? backup_writer_add(w, u[ui].key, u[ui].klen,
-                                                   u[ui].old, u[ui].olen, err)
-                               : 0;
-            ui++;
-            if (c == 0)
-                got = engine_cursor_next(cur, &k, &kl, &it, &il);
+        if (n > 0) {
+            size_t rkl;
+            memcpy(&rkl, rb.p + lastrow, sizeof rkl);
+            if (key_keep(&last, &lastl, &lastcap,
+                         rb.p + lastrow + 2 * sizeof(size_t), rkl) != 0) {
+                rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+                goto out;
+            }
+            have_last = 1;
         }
-        if (rc)
-            goto out;
-        if (delay_us && (rows & 255) == 255) {
+        engine_cursor_close(cur);
+        cur = NULL;
+        if (rf->ul) {
+            engine_read_end(*rf->rtx);
+            *rf->rtx = NULL;
+        }
+        /* then, without a snapshot: the changes to undo, and the rows */
+        if (at_end || rb.len >= CHUNK_BYTES ||
+            clock_mono_ns() - round_t0 >= ROUND_NS) {
+            if (rf->ul && lsn > undone) {
+                if ((rc = undo_log_round(rf->ul, undone, lsn,
+                                         have_done ? done : NULL, donel,
+                                         &add, &nadd, err)))
+                    goto out;
+                rc = undo_merge(rf, add, nadd, &ui, err);
+                add = NULL;
+                nadd = 0;
+                if (rc)
+                    goto out;
+                undone = lsn;
+            }
+            if ((rc = emit_rows(w, &rb, *rf->u, *rf->nu, &ui, last, lastl,
+                                at_end || !have_last, err)))
+                goto out;
+            rb.len = 0;
+            if (have_last) {
+                if (key_keep(&done, &donel, &donecap, last, lastl) != 0) {
+                    rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+                    goto out;
+                }
+                have_done = 1;
+            }
+            round_t0 = clock_mono_ns();
+        }
+        if (at_end)
+            break;
+        if (delay_us) {
             /* tests (--unsafe-test-slow-backups): slowly, and not past
-             * the first 256 rows while <store>/HOLD exists */
+             * the first chunk while <store>/HOLD exists */
             char hold[4200];
             struct stat hs;
             const char *slash = strrchr(b->path, '/');
@@ -856,23 +980,25 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
             while (stat(hold, &hs) == 0 && !(stop && atomic_load(stop)))
                 usleep(10000);
         }
-        /* requests first: pause (10 ms at most per 256 rows) while they
+        /* requests first: pause (10 ms at most per chunk) while they
          * flow, see base/load.h */
-        if (yield && (rows & 255) == 255)
+        if (yield)
             load_wait_quiet(&seen, 10000);
-        if ((++rows & 4095) == 0 && stop && atomic_load(stop)) {
+        if (stop && atomic_load(stop)) {
             rc = tm_error_set(err, TM_EUNAVAILABLE,
                               "the server is shutting down");
             goto out;
         }
     }
-    engine_cursor_close(cur);
-    cur = NULL;
     rc = backup_writer_finish(w, st, err);
     w = NULL;
 out:
     engine_cursor_close(cur);
     backup_writer_abort(w);
+    undo_free(add, nadd);
+    free(rb.p);
+    free(last);
+    free(done);
     return rc;
 }
 

@@ -14,12 +14,13 @@
  *
  * Creating a backup reads LMDB snapshots, so it holds the table exactly
  * as of the request while writes go on, and never blocks the writer.  A
- * background backup (below) moves on to a new snapshot every half second,
- * from the first key it has not written, undoing from the log the changes
- * made since the request (the table is held: each carries its old item):
- * one snapshot as long as the backup would keep LMDB from reusing any
- * page a write frees meanwhile, and under heavy writes the state file
- * grew several times over (bench/RESULTS.md).
+ * background backup (below) holds a snapshot only while it copies a chunk
+ * of rows (256) out of it, then reads the next chunk from a new one, and
+ * undoes from the log the changes made since the request (the table is
+ * held: each carries its old item): while any snapshot is open LMDB
+ * cannot reuse a page a write frees, and a snapshot held for seconds, or
+ * even half a second at a time, made the state file grow by hundreds of
+ * MB under heavy writes and the writes after it dearer (bench/RESULTS.md).
  * CreateBackup (backup_store_begin) answers as soon as the backup's
  * description is durable, with BackupStatus CREATING; a thread at the
  * lowest CPU priority (SCHED_IDLE) writes the rows, pausing while
