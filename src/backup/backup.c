@@ -648,22 +648,23 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
  * reuse a page a later write frees, so every commit meanwhile takes new
  * pages: a backup that read its table from one snapshot, or from one
  * every half second, made the state file grow by hundreds of MB under
- * heavy writes, and the writes after it, alone as well, went to pages
- * spread over that larger file, at up to twice the disk bytes and writer
- * CPU per write (bench/RESULTS.md).  So the reading thread opens a
- * snapshot, copies CHUNK_ROWS rows (CHUNK_BYTES at most) into its own
- * buffer and ends the snapshot, before it pauses for requests or writes
- * anything.  The next chunk comes from a new snapshot, from the key after
- * the last one copied.
+ * heavy writes, and the writes after it, alone as well, went to free
+ * pages spread over that larger file, at three times the disk bytes and
+ * 1.6 times the writer's CPU per write (bench/RESULTS.md).  So the
+ * reading thread opens a snapshot, copies CHUNK_ROWS rows (CHUNK_BYTES at
+ * most) into its own buffer and ends the snapshot, before it pauses for
+ * requests or writes anything.  The next chunk comes from a new snapshot,
+ * from the key after the last one copied.
  *
- * Every ROUND_NS (or when the buffer holds CHUNK_BYTES, or at the end) it
- * reads from the log the changes made since the last round up to the
- * newest snapshot it copied from (the table is held, so each carries its
- * old item, and the log is kept), merges them into the list of changes to
- * undo, then writes the buffered rows with those changes undone.  The
- * list keeps the first change of each key after the backup's LSN: the
- * row as it was at that LSN, whichever later snapshot a copied row came
- * from.  So every row is written as it was at the backup's LSN.
+ * Every ROUND_NS, when the buffer holds CHUNK_BYTES, at the end, and at
+ * once when nothing was logged since the last round, it reads from the
+ * log the changes made since the last round up to the newest snapshot it
+ * copied from (the table is held, so each carries its old item, and the
+ * log is kept), merges them into the list of changes to undo, then
+ * writes the buffered rows with those changes undone.  The list keeps the
+ * first change of each key after the backup's LSN: the row as it was at
+ * that LSN, whichever later snapshot a copied row came from.  So every
+ * row is written as it was at the backup's LSN.
  *
  * Without a hold (a SYSTEM backup, inside DeleteTable, or 64 holds taken
  * already) there is no log to undo from: the one snapshot stays open. */
@@ -937,8 +938,11 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
             engine_read_end(*rf->rtx);
             *rf->rtx = NULL;
         }
-        /* then, without a snapshot: the changes to undo, and the rows */
-        if (at_end || rb.len >= CHUNK_BYTES ||
+        /* then, without a snapshot: the changes to undo, and the rows.
+         * With nothing logged since the last round (no writes, or no
+         * hold: one snapshot) the rows go at once, so that the
+         * compressing helpers are fed as the rows are read. */
+        if (at_end || rb.len >= CHUNK_BYTES || !rf->ul || lsn == undone ||
             clock_mono_ns() - round_t0 >= ROUND_NS) {
             if (rf->ul && lsn > undone) {
                 if ((rc = undo_log_round(rf->ul, undone, lsn,
