@@ -741,50 +741,20 @@ static int undo_merge(struct refresher *rf, struct undo *add, size_t nadd,
     return 0;
 }
 
-/* Rows copied out of a snapshot: for each, the key's and the item's
- * lengths (size_t each), the key, the item. */
-struct rowbuf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-static int rowbuf_add(struct rowbuf *rb, const uint8_t *k, size_t kl,
-                      const uint8_t *it, size_t il)
+/* Rows copied out of a snapshot go to a struct buf: for each, the key's
+ * and the item's lengths (size_t each), the key, the item. */
+static int rows_add(struct buf *rb, const uint8_t *k, size_t kl,
+                    const uint8_t *it, size_t il)
 {
-    size_t need = rb->len + 2 * sizeof(size_t) + kl + il;
+    int rc = buf_append(rb, &kl, sizeof kl);
 
-    if (need > rb->cap) {
-        size_t nc = rb->cap ? rb->cap : 64u << 10;
-        uint8_t *np;
-        while (nc < need)
-            nc *= 2;
-        if ((np = realloc(rb->p, nc)) == NULL)
-            return TM_ENOMEM;
-        rb->p = np;
-        rb->cap = nc;
-    }
-    memcpy(rb->p + rb->len, &kl, sizeof kl);
-    memcpy(rb->p + rb->len + sizeof kl, &il, sizeof il);
-    memcpy(rb->p + rb->len + 2 * sizeof(size_t), k, kl);
-    memcpy(rb->p + rb->len + 2 * sizeof(size_t) + kl, it, il);
-    rb->len = need;
-    return 0;
-}
-
-/* Keep a copy of key `k` in *dst (capacity *cap). */
-static int key_keep(uint8_t **dst, size_t *dl, size_t *cap, const uint8_t *k,
-                    size_t kl)
-{
-    if (kl > *cap || *dst == NULL) {
-        uint8_t *n = realloc(*dst, kl ? kl : 1);
-        if (n == NULL)
-            return TM_ENOMEM;
-        *dst = n;
-        *cap = kl ? kl : 1;
-    }
-    memcpy(*dst, k, kl);
-    *dl = kl;
-    return 0;
+    if (rc == 0)
+        rc = buf_append(rb, &il, sizeof il);
+    if (rc == 0)
+        rc = buf_append(rb, k, kl);
+    if (rc == 0)
+        rc = buf_append(rb, it, il);
+    return rc;
 }
 
 /* Write the buffered rows to `w` with the undo list's changes undone, and
@@ -792,12 +762,12 @@ static int key_keep(uint8_t **dst, size_t *dl, size_t *cap, const uint8_t *k,
  * rows are absent from the snapshots but were there at the backup's LSN
  * (or were there in another form).  The rows are sorted and each key in
  * the buffer is above every key written before. */
-static int emit_rows(struct backup_writer *w, const struct rowbuf *rb,
+static int emit_rows(struct backup_writer *w, const struct buf *rb,
                      const struct undo *u, size_t nu, size_t *ui,
                      const uint8_t *last, size_t lastl, int all,
                      struct tm_error *err)
 {
-    const uint8_t *p = rb->p, *end = rb->p + rb->len;
+    const uint8_t *p = rb->data, *end = rb->data + rb->len;
     size_t i = *ui;
     int rc = 0;
 
@@ -850,18 +820,23 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
     struct engine_cursor *cur = NULL;
     struct backup_writer *w = NULL;
     struct backup_meta m = {0};
-    struct rowbuf rb = {0};
     struct undo *add = NULL;
-    /* last: the last key copied (the next chunk starts after it);
-     * done: the last key written (a round skips changes up to it) */
-    uint8_t *last = NULL, *done = NULL;
-    size_t lastl = 0, lastcap = 0, donel = 0, donecap = 0, ui = 0, nadd = 0;
-    size_t lastrow = 0;
+    /* rb: the rows copied, not written yet; last: the last key copied
+     * (the next chunk starts after it); done: the last key written (a
+     * round skips changes up to it).  A row key is never empty (it
+     * starts with its partition's 8-byte hash, storage/key.h), so an
+     * empty `last` or `done` means none yet. */
+    struct buf rb, last, done;
+    size_t ui = 0, nadd = 0, lastrow = 0;
     uint64_t seen = load_requests(), round_t0 = clock_mono_ns();
     uint64_t no = b->table_no, lsn, undone;
-    int have_last = 0, have_done = 0, at_end = 0;
+    int at_end = 0;
     long ncpu;
     int rc;
+
+    buf_init(&rb, SIZE_MAX);
+    buf_init(&last, SIZE_MAX);
+    buf_init(&done, SIZE_MAX);
 
     rf->snapshots = 1;
     lsn = undone = engine_read_lsn(*rf->rtx);
@@ -898,9 +873,8 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
             lsn = engine_read_lsn(*rf->rtx);
         }
         if ((rc = engine_cursor_open(*rf->rtx, no, &cur)) ||
-            (rc = engine_cursor_seek(cur, have_last ? last : NULL,
-                                     have_last ? lastl : 0, 0,
-                                     have_last))) {
+            (rc = engine_cursor_seek(cur, last.len ? last.data : NULL,
+                                     last.len, 0, last.len != 0))) {
             rc = tm_error_set(err, rc, "reading table %s failed",
                               b->table_name);
             goto out;
@@ -917,20 +891,20 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
                 break;
             }
             lastrow = rb.len;
-            if (rowbuf_add(&rb, k, kl, it, il) != 0) {
+            if (rows_add(&rb, k, kl, it, il) != 0) {
                 rc = tm_error_set(err, TM_ENOMEM, "out of memory");
                 goto out;
             }
         }
         if (n > 0) {
             size_t rkl;
-            memcpy(&rkl, rb.p + lastrow, sizeof rkl);
-            if (key_keep(&last, &lastl, &lastcap,
-                         rb.p + lastrow + 2 * sizeof(size_t), rkl) != 0) {
+            memcpy(&rkl, rb.data + lastrow, sizeof rkl);
+            buf_reset(&last);
+            if (buf_append(&last, rb.data + lastrow + 2 * sizeof(size_t),
+                           rkl) != 0) {
                 rc = tm_error_set(err, TM_ENOMEM, "out of memory");
                 goto out;
             }
-            have_last = 1;
         }
         engine_cursor_close(cur);
         cur = NULL;
@@ -940,14 +914,15 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
         }
         /* then, without a snapshot: the changes to undo, and the rows.
          * With nothing logged since the last round (no writes, or no
-         * hold: one snapshot) the rows go at once, so that the
-         * compressing helpers are fed as the rows are read. */
-        if (at_end || rb.len >= CHUNK_BYTES || !rf->ul || lsn == undone ||
+         * hold: one snapshot, so `lsn` stays at `undone`) the rows go at
+         * once, so that the compressing helpers are fed as the rows are
+         * read. */
+        if (at_end || rb.len >= CHUNK_BYTES || lsn == undone ||
             clock_mono_ns() - round_t0 >= ROUND_NS) {
-            if (rf->ul && lsn > undone) {
+            if (lsn > undone) {
                 if ((rc = undo_log_round(rf->ul, undone, lsn,
-                                         have_done ? done : NULL, donel,
-                                         &add, &nadd, err)))
+                                         done.len ? done.data : NULL,
+                                         done.len, &add, &nadd, err)))
                     goto out;
                 rc = undo_merge(rf, add, nadd, &ui, err);
                 add = NULL;
@@ -956,16 +931,14 @@ static int write_rows(struct refresher *rf, const struct backup_info *b,
                     goto out;
                 undone = lsn;
             }
-            if ((rc = emit_rows(w, &rb, *rf->u, *rf->nu, &ui, last, lastl,
-                                at_end || !have_last, err)))
+            if ((rc = emit_rows(w, &rb, *rf->u, *rf->nu, &ui, last.data,
+                                last.len, at_end || last.len == 0, err)))
                 goto out;
-            rb.len = 0;
-            if (have_last) {
-                if (key_keep(&done, &donel, &donecap, last, lastl) != 0) {
-                    rc = tm_error_set(err, TM_ENOMEM, "out of memory");
-                    goto out;
-                }
-                have_done = 1;
+            buf_reset(&rb);
+            buf_reset(&done);
+            if (last.len && buf_append(&done, last.data, last.len) != 0) {
+                rc = tm_error_set(err, TM_ENOMEM, "out of memory");
+                goto out;
             }
             round_t0 = clock_mono_ns();
         }
@@ -1000,9 +973,9 @@ out:
     engine_cursor_close(cur);
     backup_writer_abort(w);
     undo_free(add, nadd);
-    free(rb.p);
-    free(last);
-    free(done);
+    buf_free(&rb);
+    buf_free(&last);
+    buf_free(&done);
     return rc;
 }
 
