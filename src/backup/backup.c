@@ -649,7 +649,7 @@ static int collect_undo(struct engine *e, uint64_t no, uint64_t lsn,
  * pages: a backup that read its table from one snapshot, or from one
  * every half second, made the state file grow by hundreds of MB under
  * heavy writes, and the writes after it, alone as well, went to free
- * pages spread over that larger file, at three times the disk bytes and
+ * pages spread over that larger file, at 2.4 times the disk bytes and
  * 1.6 times the writer's CPU per write (bench/RESULTS.md).  So the
  * reading thread opens a snapshot, copies CHUNK_ROWS rows (CHUNK_BYTES at
  * most) into its own buffer and ends the snapshot, before it pauses for
